@@ -1,0 +1,7 @@
+"""newsmon: the application (config, fetching, parsing, matching, pipeline, CLI)."""
+
+from __future__ import annotations
+
+__all__ = ["__version__"]
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Delivery for newsmon: rendering per channel, the Apprise edge, the console channel."""

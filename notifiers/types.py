@@ -1,0 +1,48 @@
+"""What a message is: `notifiers` owns these; `monitor` builds them from stored rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+__all__ = ["Alert", "AlertItem", "Rendered", "SendResult"]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertItem:
+    """One matched article inside an alert."""
+
+    title: str
+    url: str
+    snippet: str  # plain text, unescaped
+    spans: tuple[tuple[int, int], ...] = ()  # hit spans [start, end) inside snippet
+    terms: tuple[str, ...] = ()
+    outlets: tuple[str, ...] = ()  # source names carrying the story
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A message for one rule: one item (instant) or several (combined, digest)."""
+
+    rule: str
+    items: tuple[AlertItem, ...]
+    kind: str = "instant"  # instant | combined | digest
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A message rendered for one channel family."""
+
+    title: str
+    body: str
+    body_format: str  # "html" | "text"
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """The outcome of one send; `error` is safe to show (no secrets)."""
+
+    ok: bool
+    error: str | None = None
+    retry_after: float | None = None  # seconds, when the service asked for it

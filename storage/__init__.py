@@ -1,0 +1,1 @@
+"""Persistence for newsmon: tables, engine, migrations and the store API."""

@@ -1,0 +1,187 @@
+"""Value types that cross the storage boundary.
+
+`storage` owns these; `monitor` converts its own objects into them before
+calling the store, and reads them back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+__all__ = [
+    "ArticleIn",
+    "ArticleRow",
+    "ClaimedDelivery",
+    "DeliveriesFor",
+    "DeliveryIn",
+    "DeliveryRow",
+    "DueSource",
+    "IngestResult",
+    "PollResult",
+    "SourceSpec",
+    "SourceStatus",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """The configured part of a source, mirrored into the `source` table."""
+
+    name: str
+    url: str
+    kind: str | None  # feed | html | sitemap | None (detect)
+    interval_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class DueSource:
+    """A source claimed for polling, with the state a conditional GET needs."""
+
+    id: int
+    name: str
+    url: str
+    kind: str | None
+    interval_seconds: int
+    etag: str | None
+    last_modified: str | None
+    error_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    """What one poll of a source did, recorded on its row.
+
+    `error` None means success (including 304 Not Modified).
+    """
+
+    source_id: int
+    polled_at: datetime
+    next_poll_at: datetime
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    items_seen: int = 0
+    items_new: int = 0
+    window_overflow: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryIn:
+    """An alert to queue for one (rule, channel) pair, written with its article."""
+
+    rule: str
+    channel: str
+    mode: str  # instant | digest
+    terms: tuple[str, ...] = ()
+    snippet: str = ""
+    # Character spans [start, end) of the hits inside `snippet`.
+    spans: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleIn:
+    """A normalised article as the pipeline hands it to the store."""
+
+    guid: str
+    url: str
+    canonical_url: str
+    title: str
+    summary: str
+    body: str
+    author: str | None
+    published_at: datetime | None  # tz-aware UTC or None
+    content_hash: str
+    lang: str | None = None
+    fingerprint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRow:
+    """A stored article."""
+
+    id: int
+    source: str
+    guid: str
+    url: str  # the canonical URL
+    original_url: str
+    title: str
+    summary: str
+    body: str
+    author: str | None
+    lang: str | None
+    published_at: datetime | None
+    fetched_at: datetime
+    updated_at: datetime | None
+    content_hash: str
+    cluster_id: int
+
+
+# Called inside the ingest transaction for each new or changed article; returns
+# the deliveries to queue with it. Must be pure and fast (it holds the write lock).
+DeliveriesFor = Callable[[ArticleIn], Sequence[DeliveryIn]]
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """What an ingest did: only inserted/updated articles flow on."""
+
+    new: list[ArticleRow] = field(default_factory=list)
+    updated: list[ArticleRow] = field(default_factory=list)
+    duplicates: int = 0  # seen before in this source, unchanged
+    sightings: int = 0  # same canonical URL already stored from another source
+    deliveries: int = 0  # delivery rows queued
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """A delivery row claimed by the delivery loop, with what rendering needs."""
+
+    id: int
+    rule: str
+    channel: str
+    mode: str
+    attempts: int
+    created_at: datetime
+    first_attempt_at: datetime | None
+    terms: tuple[str, ...]
+    snippet: str
+    spans: tuple[tuple[int, int], ...]
+    article: ArticleRow
+    outlets: tuple[str, ...]  # source names that carried the article, first first
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    """A row of the outbox as `newsmon alerts` shows it."""
+
+    id: int
+    rule: str
+    channel: str
+    mode: str
+    status: str  # pending | sending | sent | failed | dead
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    next_attempt_at: datetime | None
+    article_id: int
+    url: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """A source as `newsmon sources` shows it."""
+
+    name: str
+    url: str
+    kind: str | None
+    status: str  # ok | error | backoff
+    last_poll_at: datetime | None
+    last_success_at: datetime | None
+    next_poll_at: datetime | None
+    error_count: int
+    last_error: str | None
+    articles: int
