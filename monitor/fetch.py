@@ -1,0 +1,381 @@
+"""HTTP fetching: the one module that speaks HTTP (DESIGN §2, §3 Politeness).
+
+`Fetcher` wraps one shared `httpx.AsyncClient` and applies the politeness rules:
+a per-host and a global concurrency limit, conditional GET, a whole-fetch
+deadline, at most `max_redirects` redirects and a cap on the decompressed body.
+Every failure leaves as `FetchError("fetch: <subject>: <what>")`; no httpx type
+crosses this module's boundary, so the transport can be swapped here alone.
+
+Redirects are followed by hand and bodies are decompressed here rather than by
+httpx, so neither a redirect body nor a gzip bomb is ever inflated past the cap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http
+import socket
+import ssl
+import time
+import zlib
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from types import TracebackType
+
+import httpx
+
+from monitor.errors import FetchError
+
+__all__ = ["FetchLimits", "Fetcher", "Response", "parse_retry_after"]
+
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json, "
+    "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.9, "
+    "text/html;q=0.8, application/xhtml+xml;q=0.8, */*;q=0.5"
+)
+# No "br": brotli cannot bound its output per call, and servers must honour this list.
+ACCEPT_ENCODING = "gzip, deflate"
+_ZLIB_CODINGS = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate"}
+_UNDECODABLE = {"br", "zstd", "compress", "x-compress"}
+
+
+@dataclass(frozen=True, slots=True)
+class FetchLimits:
+    """Politeness and safety limits shared by every fetch."""
+
+    user_agent: str
+    timeout: float = 30.0  # whole-fetch deadline, seconds
+    connect_timeout: float = 10.0
+    max_bytes: int = 10 * 1024 * 1024  # decompressed
+    concurrency: int = 20
+    per_host_concurrency: int = 2
+    max_redirects: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A successful (2xx) or not-modified (304) response, body fully read."""
+
+    url: str
+    final_url: str
+    status: int
+    headers: Mapping[str, str]  # lower-cased names
+    body: bytes
+    elapsed: float
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
+
+
+def parse_retry_after(value: str, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After value (delay-seconds or HTTP-date); None if invalid."""
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    # HTTP dates are always GMT; the asctime form parses as naive.
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+class Fetcher:
+    """Fetches URLs politely through one shared client; use as `async with Fetcher(limits)`."""
+
+    def __init__(self, limits: FetchLimits) -> None:
+        self._limits = limits
+        self._client: httpx.AsyncClient | None = None
+        self._global = asyncio.Semaphore(limits.concurrency)
+        # Entries are dropped when unused, so months of article hosts don't pile up.
+        self._hosts: dict[str, _HostSlot] = {}
+
+    async def __aenter__(self) -> Fetcher:
+        limits = self._limits
+        self._client = httpx.AsyncClient(
+            headers={
+                "User-Agent": limits.user_agent,
+                "Accept": ACCEPT,
+                "Accept-Encoding": ACCEPT_ENCODING,
+            },
+            # The semaphores are the limit: waiting for the pool would eat into the deadline.
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=limits.concurrency),
+            # A shared jar would grow forever and leak one site's session into another fetch.
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+            follow_redirects=False,
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def get(
+        self,
+        url: str,
+        *,
+        subject: str,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - the contract's per-source deadline
+    ) -> Response:
+        """GET `url` (conditionally, given validators); raise FetchError naming `subject`."""
+        client = self._client
+        if client is None:
+            raise RuntimeError("Fetcher.get() called outside 'async with Fetcher(...)'")
+        try:
+            target = httpx.URL(url)
+        except httpx.InvalidURL as exc:
+            raise FetchError(f"fetch: {subject}: invalid URL {url!r}: {exc}") from None
+        problem = _url_problem(target)
+        if problem is not None:
+            raise FetchError(f"fetch: {subject}: invalid URL {url!r}: {problem}")
+        deadline = self._limits.timeout if timeout is None else timeout
+        connect = min(self._limits.connect_timeout, deadline)
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        request = client.build_request(
+            "GET",
+            target,
+            headers=headers,
+            timeout=httpx.Timeout(deadline, connect=connect),
+        )
+        async with self._slot(target.host):
+            # The deadline starts once a slot is ours: queueing is not the server's fault.
+            started = time.monotonic()
+            try:
+                async with asyncio.timeout(deadline):
+                    return await self._exchange(client, request, url, subject, started)
+            except TimeoutError:
+                raise FetchError(f"fetch: {subject}: timed out after {deadline:g}s") from None
+            except httpx.HTTPError as exc:
+                raise FetchError(f"fetch: {subject}: {_describe(exc, deadline, connect)}") from exc
+
+    @asynccontextmanager
+    async def _slot(self, host: str) -> AsyncIterator[None]:
+        slot = self._hosts.get(host)
+        if slot is None:
+            slot = self._hosts[host] = _HostSlot(
+                asyncio.Semaphore(self._limits.per_host_concurrency)
+            )
+        slot.users += 1
+        try:
+            # Host first: a task queued behind a busy host must not hold a global slot.
+            async with slot.semaphore, self._global:
+                yield
+        finally:
+            slot.users -= 1
+            if slot.users == 0:
+                del self._hosts[host]
+
+    async def _exchange(
+        self,
+        client: httpx.AsyncClient,
+        request: httpx.Request,
+        url: str,
+        subject: str,
+        started: float,
+    ) -> Response:
+        for _ in range(self._limits.max_redirects + 1):
+            response = await client.send(request, stream=True)
+            try:
+                following = response.next_request
+                if following is None:
+                    return await self._receive(response, url, subject, started)
+            finally:
+                await response.aclose()
+            problem = _url_problem(following.url)
+            if problem is not None:
+                raise FetchError(
+                    f"fetch: {subject}: redirect to invalid URL {str(following.url)!r}: {problem}"
+                )
+            request = following
+        raise FetchError(
+            f"fetch: {subject}: too many redirects (more than {self._limits.max_redirects})"
+        )
+
+    async def _receive(
+        self, response: httpx.Response, url: str, subject: str, started: float
+    ) -> Response:
+        status = response.status_code
+        headers = {name.lower(): value for name, value in response.headers.items()}
+        if status == 304:
+            body = b""
+        elif 200 <= status < 300:
+            body = await _read_body(response, headers, subject, self._limits.max_bytes)
+        else:
+            raise FetchError(
+                f"fetch: {subject}: HTTP {status} {_reason(response)}".rstrip(),
+                retry_after=_retry_after(headers),
+            )
+        return Response(
+            url=url,
+            final_url=str(response.url),
+            status=status,
+            headers=headers,
+            body=body,
+            elapsed=time.monotonic() - started,
+        )
+
+
+@dataclass(slots=True)
+class _HostSlot:
+    semaphore: asyncio.Semaphore
+    users: int = 0
+
+
+class _Inflater:
+    """A gzip/deflate decoder whose output per call never exceeds what the caller allows."""
+
+    def __init__(self, coding: str) -> None:
+        self._head = b""
+        self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16) if coding == "gzip" else None
+
+    def feed(self, data: bytes, max_length: int) -> bytes:
+        if self._zlib is None:
+            # RFC 9110 deflate is zlib-wrapped, yet some servers send raw deflate.
+            self._head += data
+            if len(self._head) < 2:
+                return b""
+            data, self._head = self._head, b""
+            wrapped = data[0] & 0x0F == 8 and int.from_bytes(data[:2], "big") % 31 == 0
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+        return self._zlib.decompress(data, max_length)
+
+    def flush(self) -> bytes:
+        return self._zlib.flush() if self._zlib is not None else b""
+
+
+async def _read_body(
+    response: httpx.Response, headers: Mapping[str, str], subject: str, max_bytes: int
+) -> bytes:
+    too_large = f"fetch: {subject}: response larger than {max_bytes} bytes"
+    coding = _content_coding(headers.get("content-encoding", ""))
+    if coding is not None and coding not in ("gzip", "deflate"):
+        raise FetchError(f"fetch: {subject}: unsupported Content-Encoding {coding!r}")
+    inflater = _Inflater(coding) if coding else None
+    if inflater is None and _content_length(headers) > max_bytes:
+        raise FetchError(too_large)
+    parts: list[bytes] = []
+    size = 0
+    try:
+        async for raw in response.aiter_raw():
+            # Asking for one byte past the cap is how an over-size body shows itself.
+            part = inflater.feed(raw, max_bytes - size + 1) if inflater else raw
+            size += len(part)
+            if size > max_bytes:
+                raise FetchError(too_large)
+            parts.append(part)
+        if inflater is not None:
+            parts.append(inflater.flush())
+            if size + len(parts[-1]) > max_bytes:
+                raise FetchError(too_large)
+    except zlib.error as exc:
+        raise FetchError(f"fetch: {subject}: cannot decompress {coding} body: {exc}") from exc
+    return b"".join(parts)
+
+
+def _content_coding(value: str) -> str | None:
+    """The one coding to undo: 'gzip', 'deflate', an undecodable name, or None for identity."""
+    codings = [c.strip().lower() for c in value.split(",")]
+    # Unknown tokens ("utf-8", "none", ...) are server misconfiguration; the body is as sent.
+    known = [_ZLIB_CODINGS.get(c, c) for c in codings if c in _ZLIB_CODINGS or c in _UNDECODABLE]
+    if len(known) > 1:
+        return ", ".join(known)  # stacked codings: reported as unsupported
+    return known[0] if known else None
+
+
+def _content_length(headers: Mapping[str, str]) -> int:
+    value = headers.get("content-length", "")
+    return int(value) if value.isascii() and value.isdigit() else 0
+
+
+def _url_problem(url: httpx.URL) -> str | None:
+    if url.scheme not in ("http", "https"):
+        return "use http:// or https://"
+    if not url.host:
+        return "no host"
+    return None
+
+
+def _reason(response: httpx.Response) -> str:
+    try:
+        return http.HTTPStatus(response.status_code).phrase
+    except ValueError:
+        return response.reason_phrase
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    # Relative to the server's clock when it tells us, so clock skew cancels out.
+    try:
+        now = parsedate_to_datetime(headers.get("date", ""))
+    except (TypeError, ValueError, IndexError):
+        now = datetime.now(UTC)
+    return parse_retry_after(value, now)
+
+
+def _describe(exc: httpx.HTTPError, deadline: float, connect: float) -> str:
+    """The user-facing <what> of an httpx failure."""
+    try:
+        url = exc.request.url
+        where = f"{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
+    except RuntimeError:  # raised by .request when httpx did not attach one
+        where = "the server"
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"cannot connect to {where}: timed out after {connect:g}s"
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect to {where}: {_os_reason(exc)}"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out after {deadline:g}s"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"protocol error from {where}: {exc}"
+    if isinstance(exc, httpx.NetworkError):
+        return f"connection to {where} failed: {_os_reason(exc)}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _os_reason(exc: BaseException) -> str:
+    """The root OS/TLS cause of a transport error, in words."""
+    cause: BaseException | None = exc
+    for _ in range(10):  # a bounded walk: exception chains can, rarely, be cyclic
+        if cause is None:
+            break
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "host not found"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS certificate not valid: {cause.verify_message}"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS error: {cause.reason or cause}"
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror.lower()
+        cause = cause.__cause__ or cause.__context__
+    return str(exc) or type(exc).__name__
