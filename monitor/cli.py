@@ -1,0 +1,157 @@
+"""The `newsmon` command line (DESIGN §9). Exit codes: 0 ok, 1 runtime failure, 2 usage/config."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from monitor import __version__
+from monitor.config import Config, load_config, resolve_config_path, resolve_database_url
+from monitor.errors import ConfigError, MonitorError
+from monitor.logs import setup_logging
+from monitor.units import parse_duration
+from notifiers import NotifyError
+from storage import StorageError, Store
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="newsmon",
+    help="Monitor news sources and alert on tracked keywords.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class UsageError(Exception):
+    """A bad argument: exit code 2."""
+
+
+@dataclass
+class Globals:
+    config_arg: str | None
+    database_arg: str | None
+    verbosity: int
+
+    def config_path(self) -> Path:
+        return resolve_config_path(self.config_arg, os.environ)
+
+    def config(self) -> Config:
+        return load_config(self.config_path(), os.environ)
+
+    def database_url(self, config: Config | None = None) -> str:
+        if config is None and (self.database_arg or os.environ.get("NEWSMON_DATABASE_URL")):
+            return str(self.database_arg or os.environ["NEWSMON_DATABASE_URL"])
+        return resolve_database_url(self.database_arg, os.environ, config or self.config())
+
+    def store(self, config: Config | None = None) -> Store:
+        return Store.open(self.database_url(config))
+
+
+def fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"newsmon: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"newsmon {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    config: Annotated[
+        str | None, typer.Option("--config", "-c", help="Config file (default $NEWSMON_CONFIG or ./sources.yaml).")
+    ] = None,
+    database: Annotated[
+        str | None, typer.Option("--database", help="Database URL (default $NEWSMON_DATABASE_URL).")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More log output.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    verbosity = 1 if verbose else -1 if quiet else 0
+    ctx.obj = Globals(config, database, verbosity)
+    json_logs = os.environ.get("NEWSMON_LOG_FORMAT", "").lower() == "json"
+    setup_logging(verbosity, json_format=json_logs)
+
+
+def globals_of(ctx: typer.Context) -> Globals:
+    obj = ctx.obj
+    assert isinstance(obj, Globals)
+    return obj
+
+
+def parse_since(value: str | None, now: datetime | None = None) -> datetime | None:
+    """A date (2024-05-01), a datetime (ISO 8601, UTC if naive) or a duration ago (7d)."""
+    if value is None:
+        return None
+    now = now or datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            return now - timedelta(seconds=parse_duration(value))
+        except ValueError:
+            raise UsageError(
+                f"invalid date '{value}' (use 2024-05-01, 2024-05-01T08:00:00Z or 7d)"
+            ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class ExportFormat(str, Enum):
+    jsonl = "jsonl"
+    csv = "csv"
+    json = "json"
+
+
+def main() -> None:
+    """Console-script entry point: maps errors to messages and exit codes."""
+    # Importing here registers the commands on `app` without an import cycle.
+    from monitor import commands  # noqa: F401
+
+    try:
+        code = app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except (ConfigError, UsageError) as exc:
+        typer.echo(f"newsmon: {exc}", err=True)
+        sys.exit(2)
+    except (MonitorError, StorageError, NotifyError) as exc:
+        typer.echo(f"newsmon: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def run_async(coro: object) -> object:
+    return asyncio.run(coro)  # type: ignore[arg-type]

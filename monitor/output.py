@@ -1,0 +1,124 @@
+"""CLI output: JSON objects of the contract (DESIGN §9), tables, CSV, JSON lines."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.table import Table
+
+from storage.types import ArticleRow, DeliveryRow, SourceStatus
+
+__all__ = [
+    "article_json",
+    "delivery_json",
+    "iso",
+    "print_csv",
+    "print_json",
+    "print_jsonl",
+    "print_table",
+    "source_json",
+]
+
+Row = dict[str, Any]
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, e.g. 2023-09-13T06:30:00Z; None stays None."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    text = value.astimezone(UTC).isoformat(timespec="seconds")
+    return text.replace("+00:00", "Z")
+
+
+def article_json(
+    row: ArticleRow, *, body: bool = False, snippet: str | None = None
+) -> Row:
+    doc: Row = {
+        "id": row.id,
+        "source": row.source,
+        "url": row.url,
+        "title": row.title,
+        "published_at": iso(row.published_at),
+        "fetched_at": iso(row.fetched_at),
+        "author": row.author,
+        "summary": row.summary,
+        "cluster_id": row.cluster_id,
+    }
+    if body:
+        doc["body"] = row.body
+    if snippet is not None:
+        doc["snippet"] = snippet
+    return doc
+
+
+def source_json(row: SourceStatus) -> Row:
+    return {
+        "name": row.name,
+        "url": row.url,
+        "kind": row.kind,
+        "status": row.status,
+        "last_poll_at": iso(row.last_poll_at),
+        "last_success_at": iso(row.last_success_at),
+        "next_poll_at": iso(row.next_poll_at),
+        "error_count": row.error_count,
+        "last_error": row.last_error,
+        "articles": row.articles,
+    }
+
+
+def delivery_json(row: DeliveryRow) -> Row:
+    return {
+        "id": row.id,
+        "rule": row.rule,
+        "channel": row.channel,
+        "status": row.status,
+        "attempts": row.attempts,
+        "last_error": row.last_error,
+        "created_at": iso(row.created_at),
+        "sent_at": iso(row.sent_at),
+        "article_id": row.article_id,
+        "url": row.url,
+        "title": row.title,
+    }
+
+
+def print_json(doc: object, out: TextIO | None = None) -> None:
+    """One JSON document and nothing else."""
+    stream = out or sys.stdout
+    json.dump(doc, stream, ensure_ascii=False, indent=2)
+    stream.write("\n")
+
+
+def print_jsonl(rows: Iterable[Row], out: TextIO | None = None) -> None:
+    stream = out or sys.stdout
+    for row in rows:
+        stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def print_csv(rows: Iterable[Row], columns: Sequence[str], out: TextIO | None = None) -> None:
+    writer = csv.DictWriter(out or sys.stdout, fieldnames=list(columns), extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in columns})
+
+
+def print_table(
+    rows: Sequence[Row], columns: Sequence[str], *, title: str | None = None,
+    out: TextIO | None = None,
+) -> None:
+    """A rich table on a terminal; plain aligned text when piped."""
+    console = Console(file=out or sys.stdout, soft_wrap=False)
+    table = Table(title=title, show_lines=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+    console.print(table)

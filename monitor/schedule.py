@@ -1,0 +1,87 @@
+"""Scheduling arithmetic: when to poll a source next, when to retry a delivery.
+
+Pure functions of their inputs and an explicit `now`; randomness comes in as
+a number in [0, 1) so tests can pin it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+__all__ = [
+    "DELIVERY_GIVE_UP",
+    "MAX_BACKOFF",
+    "MIN_INTERVAL",
+    "PollTiming",
+    "delivery_retry_at",
+    "max_age_seconds",
+    "next_poll_at",
+]
+
+MAX_BACKOFF = 6 * 3600  # seconds: the longest wait after consecutive errors
+MIN_INTERVAL = 60  # seconds: the floor when polling sooner after a window overflow
+JITTER = 0.10
+DELIVERY_FIRST_RETRY = 60
+DELIVERY_MAX_RETRY = 3600
+DELIVERY_GIVE_UP = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class PollTiming:
+    """What the last poll tells about the next one."""
+
+    interval: int  # configured seconds
+    error_count: int = 0  # consecutive errors, including this poll's
+    retry_after: float | None = None  # server's Retry-After (429/503)
+    max_age: int | None = None  # Cache-Control max-age
+    ttl: int | None = None  # RSS <ttl>, seconds
+    window_overflow: bool = False  # every item was new: some may have been missed
+
+
+def next_poll_at(now: datetime, timing: PollTiming, jitter: float = 0.5) -> datetime:
+    """The next poll time: interval ±10 %, backoff on errors, never before the server asks.
+
+    `jitter` in [0, 1) picks the point in the ±10 % band (0.5 = no jitter).
+    """
+    base = float(timing.interval)
+    if timing.error_count > 0:
+        base = min(base * 2 ** min(timing.error_count, 20), max(MAX_BACKOFF, base))
+    elif timing.window_overflow:
+        base = max(base / 2, min(MIN_INTERVAL, base))
+    delay = base * (1 + JITTER * (2 * jitter - 1))
+    floors = [timing.retry_after, timing.max_age, timing.ttl]
+    # The server's wishes win over our jitter and over the overflow speed-up,
+    # but an error backoff longer than them still applies.
+    delay = max([delay, *(float(f) for f in floors if f)])
+    return now + timedelta(seconds=delay)
+
+
+_MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
+
+
+def max_age_seconds(cache_control: str | None) -> int | None:
+    """The max-age of a Cache-Control header (no-store/no-cache mean none)."""
+    if not cache_control:
+        return None
+    match = _MAX_AGE.search(cache_control)
+    return int(match.group(1)) if match else None
+
+
+def delivery_retry_at(
+    now: datetime,
+    attempts: int,
+    first_attempt_at: datetime,
+    retry_after: float | None = None,
+) -> datetime | None:
+    """When to retry a failed delivery after `attempts` tries, or None to give up (dead).
+
+    1 minute doubling to 1 hour; after 24 hours of trying, give up.
+    """
+    if now - first_attempt_at >= DELIVERY_GIVE_UP:
+        return None
+    delay = min(DELIVERY_FIRST_RETRY * 2 ** max(attempts - 1, 0), DELIVERY_MAX_RETRY)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return now + timedelta(seconds=delay)

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import pytest
+
+from monitor.matching import Document, RuleSpec, compile_rules, snippet_around
+
+ASEAN_RUSSIA = RuleSpec("asean-russia", ("ASEAN", "Russia"))
+
+
+@pytest.mark.parametrize(
+    ("rule", "text", "expected_terms"),
+    [
+        (ASEAN_RUSSIA, "Russia-ASEAN partnership deepens", ("Russia", "ASEAN")),
+        (ASEAN_RUSSIA, "asean ministers meet", ("ASEAN",)),
+        (ASEAN_RUSSIA, "The ASEANs", ()),  # whole words only
+        (ASEAN_RUSSIA, "Russian ships dock", ()),  # no prefix unless asked
+        (ASEAN_RUSSIA, "ＡＳＥＡＮ summit", ("ASEAN",)),  # NFKC full-width
+        (ASEAN_RUSSIA, "(ASEAN).", ("ASEAN",)),
+        (ASEAN_RUSSIA, "asean_summit", ()),  # underscore is a word character
+        (ASEAN_RUSSIA, "nothing here", ()),
+        (RuleSpec("pp", ("Phnom Penh",)), "rain in Phnom Pénh today", ("Phnom Penh",)),
+        (RuleSpec("pp", ("Phnom Penh",)), "PHNOM   PENH", ("Phnom Penh",)),  # any spacing
+        (RuleSpec("pp", ("Phnom Pénh",)), "Phnom Penh", ("Phnom Pénh",)),  # folds both ways
+        (RuleSpec("us", ("US",), case_sensitive=True), "join us", ()),
+        (RuleSpec("us", ("US",), case_sensitive=True), "the US said", ("US",)),
+        (RuleSpec("us", ("US",)), "join us", ("US",)),
+        (RuleSpec("km", ("កម្ពុជា",)), "ព្រះរាជាណាចក្រកម្ពុជា", ("កម្ពុជា",)),  # Khmer substring
+        (RuleSpec("th", ("อาเซียน",)), "ประชาคมอาเซียนประชุม", ("อาเซียน",)),  # Thai substring
+        (RuleSpec("zh", ("东盟",)), "中国与东盟合作", ("东盟",)),
+        (RuleSpec("de", ("straße",)), "STRASSE gesperrt", ("straße",)),  # casefold ß
+    ],
+)
+def test_keyword_matching(rule: RuleSpec, text: str, expected_terms: tuple[str, ...]) -> None:
+    matches = compile_rules([rule]).match(Document(title=text, summary="", body=""))
+    assert (matches[0].terms if matches else ()) == expected_terms
+
+
+def test_one_scan_reports_every_matching_rule_in_rule_order() -> None:
+    matcher = compile_rules(
+        [RuleSpec("a", ("Russia",)), RuleSpec("b", ("Cambodia",)), RuleSpec("c", ("ASEAN",))]
+    )
+    doc = Document(title="Russia and ASEAN", summary="", body="Cambodia hosts")
+    assert [m.rule for m in matcher.match(doc)] == ["a", "b", "c"]
+
+
+def test_rule_scoped_to_sources_and_tags() -> None:
+    matcher = compile_rules(
+        [
+            RuleSpec("by-name", ("ASEAN",), sources=frozenset({"khmer-times"})),
+            RuleSpec("by-tag", ("ASEAN",), tags=frozenset({"cambodia"})),
+        ]
+    )
+    other = Document("ASEAN", "", "", source="bbc", tags=frozenset({"world"}))
+    tagged = Document("ASEAN", "", "", source="phnom-penh-post", tags=frozenset({"cambodia"}))
+    named = Document("ASEAN", "", "", source="khmer-times")
+    assert matcher.match(other) == []
+    assert [m.rule for m in matcher.match(tagged)] == ["by-tag"]
+    assert [m.rule for m in matcher.match(named)] == ["by-name"]
+
+
+def test_snippet_marks_hits_in_original_text() -> None:
+    body = ("filler " * 60) + "the Russia–ASEAN summit in Phnom Pénh " + ("tail " * 60)
+    matcher = compile_rules([RuleSpec("r", ("Russia", "ASEAN", "Phnom Penh"))])
+    (match,) = matcher.match(Document(title="", summary="", body=body))
+    marked = [match.snippet[a:b] for a, b in match.spans]
+    assert marked == ["Russia", "ASEAN", "Phnom Pénh"]
+    assert match.snippet.startswith("… ") and match.snippet.endswith(" …")
+    assert len(match.snippet) <= 2 * 120 + len("Russia") + 4
+
+
+@pytest.mark.parametrize(
+    ("text", "hits", "snippet", "marked"),
+    [
+        ("short text", [(0, 5)], "short text", ["short"]),
+        ("a\n\n  b   c", [(5, 6)], "a b c", ["b"]),
+        ("no hits at all", [], "no hits at all", []),
+    ],
+)
+def test_snippet_around(text: str, hits: list[tuple[int, int]], snippet: str, marked: list[str]) -> None:
+    result, spans = snippet_around(text, hits)
+    assert result == snippet
+    assert [result[a:b] for a, b in spans] == marked
