@@ -1,1 +1,42 @@
-"""Persistence for newsmon: tables, engine, migrations and the store API."""
+"""Persistence for newsmon: tables, engine, migrations and the store API.
+
+    store = Store.open("sqlite:///newsmon.db")   # or postgresql+psycopg://...
+    result = store.ingest(source_id, articles, deliveries_for, now)
+
+Everything crossing this boundary is a value type from `storage.types`; every
+database failure is a `StorageError`.
+"""
+
+from __future__ import annotations
+
+from storage.errors import StorageError
+from storage.store import Store
+from storage.types import (
+    ArticleIn,
+    ArticleRow,
+    ClaimedDelivery,
+    DeliveriesFor,
+    DeliveryIn,
+    DeliveryRow,
+    DueSource,
+    IngestResult,
+    PollResult,
+    SourceSpec,
+    SourceStatus,
+)
+
+__all__ = [
+    "ArticleIn",
+    "ArticleRow",
+    "ClaimedDelivery",
+    "DeliveriesFor",
+    "DeliveryIn",
+    "DeliveryRow",
+    "DueSource",
+    "IngestResult",
+    "PollResult",
+    "SourceSpec",
+    "SourceStatus",
+    "StorageError",
+    "Store",
+]

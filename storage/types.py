@@ -47,6 +47,7 @@ class DueSource:
     etag: str | None
     last_modified: str | None
     error_count: int
+    last_success_at: datetime | None = None  # None: never polled successfully
 
 
 @dataclass(frozen=True, slots=True)

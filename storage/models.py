@@ -1,0 +1,161 @@
+"""The tables: source, article, sighting and delivery.
+
+Times are stored as naive UTC on both databases (`UTCDateTime`) and handed back
+tz-aware. The full-text index is not a model: it is dialect-specific (an FTS5
+table on SQLite, a generated ``tsvector`` column on PostgreSQL) and lives in the
+migrations; `article.body_indexed` says whether the body is in it yet.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+from storage.sql import utc
+
+__all__ = [
+    "ARTICLE",
+    "DELIVERY",
+    "DELIVERY_STATUSES",
+    "SIGHTING",
+    "SOURCE",
+    "Article",
+    "Delivery",
+    "Sighting",
+    "Source",
+    "UTCDateTime",
+    "metadata",
+]
+
+DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "dead")
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timestamp stored as naive UTC; aware datetimes in, aware UTC datetimes out."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else utc(value).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+def _time(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class Source(SQLModel, table=True):
+    """A configured source and its polling state."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    url: str
+    kind: str | None = None
+    interval_seconds: int
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    etag: str | None = None
+    last_modified: str | None = None
+    next_poll_at: datetime | None = _time(index=True)
+    lease_until: datetime | None = _time()
+    last_poll_at: datetime | None = _time()
+    last_success_at: datetime | None = _time()
+    error_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    last_error: str | None = None
+    items_seen_last: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    window_overflows: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    created_at: datetime = _time(nullable=False)
+
+
+class Article(SQLModel, table=True):
+    """A stored article; `cluster_id` is the id of its story cluster (its own for now)."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("source_id", "guid", name="uq_article_source_guid"),
+        # The deferred body-indexing batch scans only rows still waiting.
+        sa.Index(
+            "ix_article_body_unindexed",
+            "id",
+            sqlite_where=sa.text("body_indexed = 0"),
+            postgresql_where=sa.text("NOT body_indexed"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id")
+    guid: str
+    url: str
+    canonical_url: str = Field(unique=True)
+    title: str = Field(sa_type=sa.Text)
+    summary: str = Field(sa_type=sa.Text)
+    body: str = Field(sa_type=sa.Text)
+    author: str | None = None
+    lang: str | None = None
+    published_at: datetime | None = _time()
+    fetched_at: datetime = _time(nullable=False)
+    updated_at: datetime | None = _time()
+    content_hash: str
+    fingerprint: str | None = None
+    cluster_id: int | None = Field(default=None, index=True)
+    pruned: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    body_indexed: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+
+
+class Sighting(SQLModel, table=True):
+    """An article seen in another source: one of its outlets."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("article_id", "source_id", name="uq_sighting_article_source"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id")
+    source_id: int = Field(foreign_key="source.id", index=True)
+    guid: str
+    url: str
+    seen_at: datetime = _time(nullable=False)
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: one alert for one (cluster, rule, channel)."""
+
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "cluster_id", "rule", "channel", name="uq_delivery_cluster_rule_channel"
+        ),
+        sa.Index("ix_delivery_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", index=True)
+    cluster_id: int
+    rule: str
+    channel: str
+    mode: str
+    status: str = Field(default="pending")
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    next_attempt_at: datetime | None = _time()
+    lease_until: datetime | None = _time()
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = _time(nullable=False)
+    first_attempt_at: datetime | None = _time()
+    sent_at: datetime | None = _time()
+    terms: str = Field(default="[]", sa_type=sa.Text)  # JSON array of strings
+    snippet: str = Field(default="", sa_type=sa.Text)
+    spans: str = Field(default="[]", sa_type=sa.Text)  # JSON array of [start, end]
+
+
+metadata = SQLModel.metadata
+SOURCE: sa.Table = metadata.tables["source"]
+ARTICLE: sa.Table = metadata.tables["article"]
+SIGHTING: sa.Table = metadata.tables["sighting"]
+DELIVERY: sa.Table = metadata.tables["delivery"]

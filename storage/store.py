@@ -1,0 +1,242 @@
+"""The store: the one object the rest of newsmon uses to reach the database.
+
+Synchronous (the daemon calls it through ``asyncio.to_thread``); each method is
+one transaction, write methods take the write lock up front. Every SQLAlchemy
+or driver error leaves as `StorageError` naming the operation, e.g.
+``storage: ingest: database is locked``; database passwords never appear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from storage import migrate
+from storage import store_articles as articles
+from storage import store_deliveries as deliveries
+from storage import store_sources as sources
+from storage.engine import make_engine, normalise_url, safe_url, translate_errors, writer
+from storage.errors import StorageError
+from storage.store_ingest import ingest
+from storage.store_search import search
+from storage.types import (
+    ArticleIn,
+    ArticleRow,
+    ClaimedDelivery,
+    DeliveriesFor,
+    DeliveryIn,
+    DeliveryRow,
+    DueSource,
+    IngestResult,
+    PollResult,
+    SourceSpec,
+    SourceStatus,
+)
+
+__all__ = ["Store"]
+
+
+class Store:
+    """Sources, articles and the delivery outbox in SQLite or PostgreSQL."""
+
+    def __init__(self, url: str) -> None:
+        """Set up the engine; no connection is made and no schema is touched."""
+        with translate_errors(f"cannot open database {safe_url(url)}"):
+            self._url = normalise_url(url)
+            self.engine = make_engine(url)
+        self._writer = writer(self.engine)
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """A store whose schema is upgraded to the newest migration."""
+        store = cls(url)
+        try:
+            with translate_errors(f"cannot open database {store.url}", store._url):
+                migrate.upgrade(store.engine)
+        except StorageError:
+            store.close()
+            raise
+        return store
+
+    @property
+    def url(self) -> str:
+        """The database URL with its password masked."""
+        return safe_url(self._url)
+
+    @contextmanager
+    def _read(self, operation: str) -> Iterator[Connection]:
+        with translate_errors(operation, self._url), self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _write(self, operation: str) -> Iterator[Connection]:
+        with translate_errors(operation, self._url), self._writer.begin() as conn:
+            yield conn
+
+    def upgrade(self) -> None:
+        """Apply pending migrations (``newsmon db upgrade``); a no-op when current."""
+        with translate_errors("db upgrade", self._url):
+            migrate.upgrade(self.engine)
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def ping(self) -> bool:
+        """Whether the database answers."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError:
+            return False
+        return True
+
+    # sources
+
+    def sync_sources(self, specs: Sequence[SourceSpec], now: datetime) -> None:
+        """Mirror the configured sources; unconfigured ones become inactive."""
+        with self._write("sync sources") as conn:
+            sources.sync_sources(conn, specs, now)
+
+    def claim_due_sources(
+        self, now: datetime, *, limit: int = 100, lease_seconds: int = 600
+    ) -> list[DueSource]:
+        """Lease up to `limit` due sources, soonest first; none is handed out twice."""
+        with self._write("claim due sources") as conn:
+            return sources.claim_due_sources(conn, now, limit=limit, lease_seconds=lease_seconds)
+
+    def claim_sources(
+        self, names: Sequence[str] | None, now: datetime, *, lease_seconds: int = 600
+    ) -> list[DueSource]:
+        """Lease the named active sources (all when None), due or not (``run --once``)."""
+        with self._write("claim sources") as conn:
+            return sources.claim_sources(conn, names, now, lease_seconds=lease_seconds)
+
+    def record_poll(self, result: PollResult) -> None:
+        """Record a poll's outcome on its source and release the lease."""
+        with self._write("record poll") as conn:
+            sources.record_poll(conn, result)
+
+    def source_statuses(self, now: datetime) -> list[SourceStatus]:
+        """The active sources with status ok | backoff | error and article counts."""
+        with self._read("source statuses") as conn:
+            return sources.source_statuses(conn, now)
+
+    # articles
+
+    def ingest(
+        self,
+        source_id: int,
+        articles: Sequence[ArticleIn],
+        deliveries_for: DeliveriesFor,
+        now: datetime,
+    ) -> IngestResult:
+        """Insert what is new, update what changed, queue deliveries: one transaction.
+
+        An exception from `deliveries_for` propagates unchanged and nothing is stored.
+        """
+        with self._write("ingest") as conn:
+            return ingest(conn, source_id, articles, deliveries_for, now)
+
+    def index_bodies(self, limit: int = 500) -> int:
+        """Add the bodies of up to `limit` articles to the full-text index; how many."""
+        with self._write("index bodies") as conn:
+            return articles.index_bodies(conn, limit)
+
+    def prune_bodies(self, before: datetime) -> int:
+        """Empty the bodies of articles fetched before `before` (retention); how many."""
+        with self._write("prune bodies") as conn:
+            return articles.prune_bodies(conn, before)
+
+    def iter_articles(
+        self, since: datetime | None = None, *, batch: int = 500
+    ) -> Iterator[ArticleRow]:
+        """Every article (published or fetched at or after `since`), by id, in pages."""
+        after = 0
+        while True:
+            with self._read("export") as conn:
+                page = articles.articles_after(conn, after, since, batch)
+            yield from page
+            if len(page) < batch:
+                return
+            after = page[-1].id
+
+    def get_article(self, article_id: int) -> ArticleRow | None:
+        """One article, or None."""
+        with self._read("get article") as conn:
+            return articles.article_rows(conn, [article_id]).get(article_id)
+
+    def search(
+        self,
+        words: Sequence[str],
+        *,
+        since: datetime | None = None,
+        source: str | None = None,
+        limit: int = 50,
+    ) -> list[ArticleRow]:
+        """Articles containing every word (``word*`` a prefix), newest first."""
+        with self._read("search") as conn:
+            return search(conn, words, since=since, source=source, limit=limit)
+
+    def article_outlets(self, article_id: int) -> tuple[str, ...]:
+        """Names of the sources that carried the article, its owner first."""
+        with self._read("article outlets") as conn:
+            return articles.article_outlets(conn, [article_id]).get(article_id, ())
+
+    # deliveries
+
+    def queue_deliveries(self, article_id: int, items: Sequence[DeliveryIn], now: datetime) -> int:
+        """Queue deliveries for a stored article (``rematch --alert``); how many were new."""
+        with self._write("queue deliveries") as conn:
+            return deliveries.queue_deliveries(conn, article_id, items, now)
+
+    def claim_deliveries(
+        self,
+        now: datetime,
+        *,
+        mode: str | None = "instant",
+        rule: str | None = None,
+        limit: int = 100,
+        lease_seconds: int = 300,
+    ) -> list[ClaimedDelivery]:
+        """Lease due deliveries (and ones whose sender's lease ran out) for sending."""
+        with self._write("claim deliveries") as conn:
+            return deliveries.claim_deliveries(
+                conn, now, mode=mode, rule=rule, limit=limit, lease_seconds=lease_seconds
+            )
+
+    def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
+        """The channel accepted these deliveries."""
+        with self._write("mark sent") as conn:
+            deliveries.mark_sent(conn, ids, now)
+
+    def mark_failed(
+        self, ids: Sequence[int], error: str, now: datetime, next_attempt_at: datetime | None
+    ) -> None:
+        """A send failed: retry at `next_attempt_at`, or ``dead`` when None."""
+        with self._write("mark failed") as conn:
+            deliveries.mark_failed(conn, ids, error, now, next_attempt_at)
+
+    def release(self, ids: Sequence[int]) -> None:
+        """Return claimed, unsent deliveries to pending without counting an attempt."""
+        with self._write("release deliveries") as conn:
+            deliveries.release(conn, ids)
+
+    def list_deliveries(self, status: str | None = None, *, limit: int = 1000) -> list[DeliveryRow]:
+        """The outbox, newest first."""
+        with self._read("list deliveries") as conn:
+            return deliveries.list_deliveries(conn, status, limit)
+
+    def requeue(self, ids: Sequence[int], now: datetime) -> list[int]:
+        """Failed or dead deliveries back to pending, due now; the ids requeued."""
+        with self._write("requeue deliveries") as conn:
+            return deliveries.requeue(conn, ids, now)
+
+    def delivery_counts(self) -> dict[str, int]:
+        """Deliveries per status, every status present."""
+        with self._read("delivery counts") as conn:
+            return deliveries.delivery_counts(conn)

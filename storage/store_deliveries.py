@@ -1,0 +1,243 @@
+"""Deliveries: the transactional outbox and its row leases.
+
+A delivery is pending (due at `next_attempt_at`), sending (leased by a sender
+until `lease_until`), sent, failed (retry at `next_attempt_at`) or dead.
+Each function runs inside the caller's transaction (`Store` opens it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from storage.errors import StorageError
+from storage.models import ARTICLE, DELIVERY, DELIVERY_STATUSES
+from storage.sql import AnyRow, chunks, insert_or_ignore
+from storage.store_articles import article_outlets, article_rows
+from storage.types import ClaimedDelivery, DeliveryIn, DeliveryRow
+
+__all__ = [
+    "claim_deliveries",
+    "delivery_counts",
+    "delivery_values",
+    "insert_deliveries",
+    "list_deliveries",
+    "mark_failed",
+    "mark_sent",
+    "queue_deliveries",
+    "release",
+    "requeue",
+]
+
+
+def delivery_values(
+    article_id: int, cluster_id: int, delivery: DeliveryIn, now: datetime
+) -> dict[str, Any]:
+    """The row for a new delivery, due at once."""
+    return {
+        "article_id": article_id,
+        "cluster_id": cluster_id,
+        "rule": delivery.rule,
+        "channel": delivery.channel,
+        "mode": delivery.mode,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "terms": json.dumps(list(delivery.terms)),
+        "snippet": delivery.snippet,
+        "spans": json.dumps([list(span) for span in delivery.spans]),
+    }
+
+
+def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert the rows a (cluster, rule, channel) has not had yet; how many were new."""
+    inserted = 0
+    for part in chunks(rows):
+        stmt = insert_or_ignore(conn, DELIVERY).returning(DELIVERY.c.id)
+        inserted += len(conn.execute(stmt, list(part)).all())
+    return inserted
+
+
+def queue_deliveries(
+    conn: Connection, article_id: int, deliveries: Sequence[DeliveryIn], now: datetime
+) -> int:
+    """Queue deliveries for a stored article (e.g. ``rematch --alert``); how many were new."""
+    cluster_id: int | None = conn.scalar(
+        sa.select(sa.func.coalesce(ARTICLE.c.cluster_id, ARTICLE.c.id)).where(
+            ARTICLE.c.id == article_id
+        )
+    )
+    if cluster_id is None:
+        raise StorageError(f"storage: queue deliveries: no article with id {article_id}")
+    return insert_deliveries(
+        conn, [delivery_values(article_id, cluster_id, d, now) for d in deliveries]
+    )
+
+
+def claim_deliveries(
+    conn: Connection,
+    now: datetime,
+    *,
+    mode: str | None,
+    rule: str | None,
+    limit: int,
+    lease_seconds: int,
+) -> list[ClaimedDelivery]:
+    """Lease the due deliveries, oldest due first, with their articles and outlets.
+
+    Due: pending or failed with `next_attempt_at` reached, or sending with an
+    expired lease (its sender died). PostgreSQL skips rows other replicas hold.
+    """
+    retry_due = sa.and_(
+        DELIVERY.c.status.in_(("pending", "failed")), DELIVERY.c.next_attempt_at <= now
+    )
+    abandoned = sa.and_(DELIVERY.c.status == "sending", DELIVERY.c.lease_until < now)
+    query = sa.select(DELIVERY.c.id).where(sa.or_(retry_due, abandoned))
+    if mode is not None:
+        query = query.where(DELIVERY.c.mode == mode)
+    if rule is not None:
+        query = query.where(DELIVERY.c.rule == rule)
+    query = query.order_by(DELIVERY.c.next_attempt_at, DELIVERY.c.id).limit(limit)
+    ids = list(conn.scalars(query.with_for_update(skip_locked=True)))
+    if not ids:
+        return []
+    lease = now + timedelta(seconds=lease_seconds)
+    claimed: list[AnyRow] = []
+    for part in chunks(ids):
+        conn.execute(
+            DELIVERY.update()
+            .where(DELIVERY.c.id.in_(part))
+            .values(
+                status="sending",
+                lease_until=lease,
+                first_attempt_at=sa.func.coalesce(DELIVERY.c.first_attempt_at, now),
+            )
+        )
+        claimed.extend(conn.execute(sa.select(DELIVERY).where(DELIVERY.c.id.in_(part))))
+    article_ids = sorted({row.article_id for row in claimed})
+    articles = article_rows(conn, article_ids)
+    outlets = article_outlets(conn, article_ids)
+    order = {delivery_id: index for index, delivery_id in enumerate(ids)}
+    claimed.sort(key=lambda row: order[row.id])
+    return [
+        ClaimedDelivery(
+            id=row.id,
+            rule=row.rule,
+            channel=row.channel,
+            mode=row.mode,
+            attempts=row.attempts,
+            created_at=row.created_at,
+            first_attempt_at=row.first_attempt_at,
+            terms=tuple(json.loads(row.terms)),
+            snippet=row.snippet,
+            spans=tuple((int(start), int(end)) for start, end in json.loads(row.spans)),
+            article=articles[row.article_id],
+            outlets=outlets.get(row.article_id, ()),
+        )
+        for row in claimed
+    ]
+
+
+def _update(
+    conn: Connection,
+    ids: Sequence[int],
+    values: dict[str, Any],
+    *,
+    statuses: Sequence[str] | None = None,
+) -> list[int]:
+    """Update the deliveries with these ids (and one of `statuses`); the ids changed."""
+    changed: list[int] = []
+    for part in chunks(ids):
+        stmt = DELIVERY.update().where(DELIVERY.c.id.in_(part)).values(**values)
+        if statuses is not None:
+            stmt = stmt.where(DELIVERY.c.status.in_(statuses))
+        changed.extend(conn.scalars(stmt.returning(DELIVERY.c.id)))
+    return sorted(changed)
+
+
+def mark_sent(conn: Connection, ids: Sequence[int], now: datetime) -> None:
+    """The channel accepted these deliveries."""
+    attempts = DELIVERY.c.attempts + 1
+    _update(
+        conn, ids, {"status": "sent", "sent_at": now, "attempts": attempts, "lease_until": None}
+    )
+
+
+def mark_failed(
+    conn: Connection,
+    ids: Sequence[int],
+    error: str,
+    now: datetime,
+    next_attempt_at: datetime | None,
+) -> None:
+    """A send failed: retry at `next_attempt_at`, or give up (``dead``) when it is None."""
+    status = "dead" if next_attempt_at is None else "failed"
+    values = {
+        "status": status,
+        "attempts": DELIVERY.c.attempts + 1,
+        "last_error": error,
+        "next_attempt_at": next_attempt_at,
+        "lease_until": None,
+    }
+    _update(conn, ids, values)
+
+
+def release(conn: Connection, ids: Sequence[int]) -> None:
+    """Hand claimed deliveries back unsent (shutdown); no attempt is counted."""
+    _update(conn, ids, {"status": "pending", "lease_until": None}, statuses=("sending",))
+
+
+def requeue(conn: Connection, ids: Sequence[int], now: datetime) -> list[int]:
+    """Failed or dead deliveries become pending, due now, with a fresh retry window."""
+    values = {
+        "status": "pending",
+        "next_attempt_at": now,
+        "lease_until": None,
+        "first_attempt_at": None,
+    }
+    return _update(conn, ids, values, statuses=("failed", "dead"))
+
+
+def list_deliveries(conn: Connection, status: str | None, limit: int) -> list[DeliveryRow]:
+    """The outbox, newest first, optionally of one status."""
+    query = (
+        sa.select(DELIVERY, ARTICLE.c.canonical_url, ARTICLE.c.title)
+        .join_from(DELIVERY, ARTICLE, DELIVERY.c.article_id == ARTICLE.c.id)
+        .order_by(DELIVERY.c.created_at.desc(), DELIVERY.c.id.desc())
+        .limit(limit)
+    )
+    if status is not None:
+        query = query.where(DELIVERY.c.status == status)
+    return [
+        DeliveryRow(
+            id=row.id,
+            rule=row.rule,
+            channel=row.channel,
+            mode=row.mode,
+            status=row.status,
+            attempts=row.attempts,
+            last_error=row.last_error,
+            created_at=row.created_at,
+            sent_at=row.sent_at,
+            next_attempt_at=row.next_attempt_at,
+            article_id=row.article_id,
+            url=row.canonical_url,
+            title=row.title,
+        )
+        for row in conn.execute(query)
+    ]
+
+
+def delivery_counts(conn: Connection) -> dict[str, int]:
+    """How many deliveries are in each status (every status present, zeros included)."""
+    counts = dict.fromkeys(DELIVERY_STATUSES, 0)
+    query = sa.select(DELIVERY.c.status, sa.func.count()).group_by(DELIVERY.c.status)
+    for status, count in conn.execute(query):
+        counts[status] = count
+    return counts

@@ -1,0 +1,285 @@
+"""Ingest: insert-if-new for one source's batch, with the deliveries it causes.
+
+Runs inside one write transaction (`Store.ingest`). Identity, in order:
+1. (source, guid): already stored → unchanged is a duplicate; a changed
+   content hash updates the row in place and re-runs the rules, and only
+   (cluster, rule, channel) pairs not queued before get a delivery;
+2. canonical URL: stored from another source → a sighting of that article (an
+   outlet); already known to this source (as owner or sighting) → a duplicate;
+3. otherwise a new article, indexed (title, summary) and with its deliveries.
+Repeats inside the batch count as duplicates. New rows go in with one Core
+INSERT ... ON CONFLICT DO NOTHING RETURNING per chunk; a row lost to a
+concurrent writer (PostgreSQL replicas) is classified again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from storage.errors import StorageError
+from storage.models import ARTICLE, SIGHTING, SOURCE, UTCDateTime
+from storage.sql import chunks, insert_or_ignore, utc
+from storage.store_articles import article_rows
+from storage.store_deliveries import delivery_values, insert_deliveries
+from storage.types import ArticleIn, ArticleRow, DeliveriesFor, IngestResult
+
+__all__ = ["ingest"]
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What to do with each article of a batch."""
+
+    fresh: list[ArticleIn] = field(default_factory=list)
+    changed: list[tuple[int, int, ArticleIn]] = field(default_factory=list)  # id, cluster, new
+    sightings: list[tuple[int, ArticleIn]] = field(default_factory=list)  # article id, entry
+    duplicates: int = 0
+
+
+def _unique(articles: Sequence[ArticleIn]) -> tuple[list[ArticleIn], int]:
+    """The batch without repeated guids or canonical URLs, and how many repeats there were."""
+    guids: set[str] = set()
+    urls: set[str] = set()
+    kept: list[ArticleIn] = []
+    for article in articles:
+        if article.guid in guids or article.canonical_url in urls:
+            continue
+        guids.add(article.guid)
+        urls.add(article.canonical_url)
+        kept.append(article)
+    return kept, len(articles) - len(kept)
+
+
+def _by_guid(
+    conn: Connection, source_id: int, guids: Sequence[str]
+) -> dict[str, tuple[int, int, str]]:
+    """guid -> (id, cluster id, content hash) of this source's stored articles."""
+    found: dict[str, tuple[int, int, str]] = {}
+    columns = (ARTICLE.c.id, ARTICLE.c.guid, ARTICLE.c.cluster_id, ARTICLE.c.content_hash)
+    for part in chunks(guids):
+        query = sa.select(*columns).where(
+            ARTICLE.c.source_id == source_id, ARTICLE.c.guid.in_(part)
+        )
+        for row in conn.execute(query):
+            found[row.guid] = (row.id, row.cluster_id or row.id, row.content_hash)
+    return found
+
+
+def _by_url(conn: Connection, source_id: int, urls: Sequence[str]) -> dict[str, tuple[int, bool]]:
+    """canonical URL -> (article id, whether this source already carried it)."""
+    owners: dict[str, tuple[int, int]] = {}
+    for part in chunks(urls):
+        query = sa.select(ARTICLE.c.id, ARTICLE.c.canonical_url, ARTICLE.c.source_id)
+        for row in conn.execute(query.where(ARTICLE.c.canonical_url.in_(part))):
+            owners[row.canonical_url] = (row.id, row.source_id)
+    sighted: set[int] = set()
+    for id_part in chunks([article_id for article_id, _ in owners.values()]):
+        query = sa.select(SIGHTING.c.article_id).where(
+            SIGHTING.c.source_id == source_id, SIGHTING.c.article_id.in_(id_part)
+        )
+        sighted.update(conn.scalars(query))
+    return {
+        url: (article_id, owner == source_id or article_id in sighted)
+        for url, (article_id, owner) in owners.items()
+    }
+
+
+def _classify(conn: Connection, source_id: int, batch: Sequence[ArticleIn]) -> _Plan:
+    plan = _Plan()
+    stored = _by_guid(conn, source_id, [a.guid for a in batch])
+    unknown: list[ArticleIn] = []
+    for article in batch:
+        hit = stored.get(article.guid)
+        if hit is None:
+            unknown.append(article)
+        elif hit[2] != article.content_hash:
+            plan.changed.append((hit[0], hit[1], article))
+        else:
+            plan.duplicates += 1
+    elsewhere = _by_url(conn, source_id, [a.canonical_url for a in unknown])
+    for article in unknown:
+        url_hit = elsewhere.get(article.canonical_url)
+        if url_hit is None:
+            plan.fresh.append(article)
+        elif url_hit[1]:
+            plan.duplicates += 1
+        else:
+            plan.sightings.append((url_hit[0], article))
+    return plan
+
+
+def _article_values(source_id: int, article: ArticleIn, now: datetime) -> dict[str, Any]:
+    return {
+        "source_id": source_id,
+        "guid": article.guid,
+        "url": article.url,
+        "canonical_url": article.canonical_url,
+        "title": article.title,
+        "summary": article.summary,
+        "body": article.body,
+        "author": article.author,
+        "lang": article.lang,
+        "published_at": article.published_at,
+        "fetched_at": now,
+        "content_hash": article.content_hash,
+        "fingerprint": article.fingerprint,
+        "pruned": False,
+        "body_indexed": False,
+    }
+
+
+def _insert(
+    conn: Connection, source_id: int, fresh: Sequence[ArticleIn], now: datetime
+) -> dict[str, int]:
+    """Insert the new articles; canonical URL -> id of those actually inserted."""
+    ids: dict[str, int] = {}
+    for part in chunks(fresh):
+        stmt = insert_or_ignore(conn, ARTICLE).returning(ARTICLE.c.id, ARTICLE.c.canonical_url)
+        rows = conn.execute(stmt, [_article_values(source_id, a, now) for a in part])
+        ids.update({row.canonical_url: row.id for row in rows})
+    # A story cluster starts as the article itself.
+    for id_part in chunks(list(ids.values())):
+        conn.execute(
+            ARTICLE.update().where(ARTICLE.c.id.in_(id_part)).values(cluster_id=ARTICLE.c.id)
+        )
+    return ids
+
+
+_UPDATED_FIELDS = ("title", "summary", "body", "author", "lang", "content_hash", "fingerprint")
+
+
+def _update_changed(
+    conn: Connection, changed: Sequence[tuple[int, int, ArticleIn]], now: datetime
+) -> None:
+    params: dict[str, Any] = {name: sa.bindparam(f"new_{name}") for name in _UPDATED_FIELDS}
+    stmt = (
+        ARTICLE.update()
+        .where(ARTICLE.c.id == sa.bindparam("row_id"))
+        .values(
+            **params,
+            published_at=sa.bindparam("new_published_at", type_=UTCDateTime()),
+            updated_at=now,
+            body_indexed=False,  # the new body waits for the deferred batch again
+        )
+    )
+    rows = [
+        {
+            "row_id": article_id,
+            "new_published_at": article.published_at,
+            **{f"new_{name}": getattr(article, name) for name in _UPDATED_FIELDS},
+        }
+        for article_id, _, article in changed
+    ]
+    for part in chunks(rows):
+        conn.execute(stmt, list(part))
+
+
+def _new_row(article_id: int, source: str, article: ArticleIn, now: datetime) -> ArticleRow:
+    return ArticleRow(
+        id=article_id,
+        source=source,
+        guid=article.guid,
+        url=article.canonical_url,
+        original_url=article.url,
+        title=article.title,
+        summary=article.summary,
+        body=article.body,
+        author=article.author,
+        lang=article.lang,
+        published_at=None if article.published_at is None else utc(article.published_at),
+        fetched_at=now,
+        updated_at=None,
+        content_hash=article.content_hash,
+        cluster_id=article_id,
+    )
+
+
+class _Writer:
+    """Applies plans for one source's batch and collects the result and deliveries."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        source_id: int,
+        source: str,
+        deliveries_for: DeliveriesFor,
+        now: datetime,
+    ) -> None:
+        self.conn, self.source_id, self.source = conn, source_id, source
+        self.deliveries_for, self.now = deliveries_for, now
+        self.result = IngestResult()
+        self.deliveries: list[dict[str, Any]] = []
+        self.updated_ids: list[int] = []
+
+    def _queue(self, article_id: int, cluster_id: int, article: ArticleIn) -> None:
+        self.deliveries += [
+            delivery_values(article_id, cluster_id, delivery, self.now)
+            for delivery in self.deliveries_for(article)
+        ]
+
+    def apply(self, plan: _Plan) -> list[ArticleIn]:
+        """Write what the plan says; the fresh articles a concurrent writer beat us to."""
+        self.result.duplicates += plan.duplicates
+        if plan.changed:
+            _update_changed(self.conn, plan.changed, self.now)
+        for article_id, cluster_id, article in plan.changed:
+            self.updated_ids.append(article_id)
+            self._queue(article_id, cluster_id, article)
+        sightings = [
+            {
+                "article_id": article_id,
+                "source_id": self.source_id,
+                "guid": article.guid,
+                "url": article.url,
+                "seen_at": self.now,
+            }
+            for article_id, article in plan.sightings
+        ]
+        for part in chunks(sightings):
+            self.conn.execute(insert_or_ignore(self.conn, SIGHTING), list(part))
+        self.result.sightings += len(sightings)
+        inserted = _insert(self.conn, self.source_id, plan.fresh, self.now)
+        lost: list[ArticleIn] = []
+        for article in plan.fresh:
+            new_id = inserted.get(article.canonical_url)
+            if new_id is None:
+                lost.append(article)
+                continue
+            self.result.new.append(_new_row(new_id, self.source, article, self.now))
+            self._queue(new_id, new_id, article)
+        return lost
+
+    def finish(self) -> IngestResult:
+        """Insert the collected deliveries and read back the updated articles."""
+        self.result.deliveries = insert_deliveries(self.conn, self.deliveries)
+        rows = article_rows(self.conn, self.updated_ids)
+        self.result.updated = [rows[article_id] for article_id in self.updated_ids]
+        return self.result
+
+
+def ingest(
+    conn: Connection,
+    source_id: int,
+    articles: Sequence[ArticleIn],
+    deliveries_for: DeliveriesFor,
+    now: datetime,
+) -> IngestResult:
+    """Store what is new in `articles` and queue the deliveries it causes."""
+    source = conn.scalar(sa.select(SOURCE.c.name).where(SOURCE.c.id == source_id))
+    if source is None:
+        raise StorageError(f"storage: ingest: no source with id {source_id}")
+    writer = _Writer(conn, source_id, source, deliveries_for, utc(now))
+    pending, writer.result.duplicates = _unique(articles)
+    # A second round only re-reads rows that a concurrent writer committed meanwhile.
+    for _ in range(2):
+        if pending:
+            pending = writer.apply(_classify(conn, source_id, pending))
+    if pending:
+        raise StorageError(f"storage: ingest: {len(pending)} article(s) kept conflicting")
+    return writer.finish()

@@ -1,0 +1,180 @@
+"""Sources: the config mirror, polling leases and poll results.
+
+Each function runs inside the caller's transaction (`Store` opens it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from storage.models import ARTICLE, SOURCE
+from storage.sql import AnyRow, utc
+from storage.types import DueSource, PollResult, SourceSpec, SourceStatus
+
+__all__ = [
+    "claim_due_sources",
+    "claim_sources",
+    "record_poll",
+    "source_status",
+    "source_statuses",
+    "sync_sources",
+]
+
+_DUE_COLUMNS = (
+    SOURCE.c.id,
+    SOURCE.c.name,
+    SOURCE.c.url,
+    SOURCE.c.kind,
+    SOURCE.c.interval_seconds,
+    SOURCE.c.etag,
+    SOURCE.c.last_modified,
+    SOURCE.c.error_count,
+    SOURCE.c.last_success_at,
+)
+
+
+def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -> None:
+    """Mirror the configured sources; those no longer configured become inactive.
+
+    A source whose URL changed forgets its validators (ETag, Last-Modified),
+    which belonged to the old URL, and is due at once.
+    """
+    existing = {row.name: row for row in conn.execute(sa.select(SOURCE))}
+    for spec in specs:
+        old = existing.get(spec.name)
+        fields = {"url": spec.url, "kind": spec.kind, "interval_seconds": spec.interval_seconds}
+        if old is None:
+            conn.execute(
+                SOURCE.insert().values(
+                    name=spec.name, active=True, next_poll_at=now, created_at=now, **fields
+                )
+            )
+            continue
+        values: dict[str, object] = {**fields, "active": True}
+        if old.url != spec.url:
+            values.update(etag=None, last_modified=None, next_poll_at=now)
+        if any(getattr(old, key) != value for key, value in values.items()):
+            conn.execute(SOURCE.update().where(SOURCE.c.id == old.id).values(**values))
+    names = [spec.name for spec in specs]
+    conn.execute(
+        SOURCE.update().where(SOURCE.c.name.not_in(names), SOURCE.c.active).values(active=False)
+    )
+
+
+def _claim(
+    conn: Connection,
+    where: Sequence[sa.ColumnElement[bool]],
+    now: datetime,
+    lease_seconds: int,
+    limit: int | None,
+) -> list[DueSource]:
+    free = sa.or_(SOURCE.c.lease_until.is_(None), SOURCE.c.lease_until < now)
+    # SKIP LOCKED (PostgreSQL) lets replicas claim side by side; SQLite ignores it
+    # and relies on BEGIN IMMEDIATE, which admits one writer at a time.
+    query = (
+        sa.select(*_DUE_COLUMNS)
+        .where(SOURCE.c.active, free, *where)
+        .order_by(SOURCE.c.next_poll_at, SOURCE.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = conn.execute(query).all()
+    if rows:
+        lease = now + timedelta(seconds=lease_seconds)
+        ids = [row.id for row in rows]
+        conn.execute(SOURCE.update().where(SOURCE.c.id.in_(ids)).values(lease_until=lease))
+    return [_due(row) for row in rows]
+
+
+def _due(row: AnyRow) -> DueSource:
+    return DueSource(
+        id=row.id,
+        name=row.name,
+        url=row.url,
+        kind=row.kind,
+        interval_seconds=row.interval_seconds,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        error_count=row.error_count,
+        last_success_at=row.last_success_at,
+    )
+
+
+def claim_due_sources(
+    conn: Connection, now: datetime, *, limit: int, lease_seconds: int
+) -> list[DueSource]:
+    """Lease the active sources whose next poll is due, soonest first."""
+    return _claim(conn, [SOURCE.c.next_poll_at <= now], now, lease_seconds, limit)
+
+
+def claim_sources(
+    conn: Connection, names: Sequence[str] | None, now: datetime, *, lease_seconds: int
+) -> list[DueSource]:
+    """Lease the named active sources (all when `names` is None), due or not."""
+    where = [] if names is None else [SOURCE.c.name.in_(list(names))]
+    return _claim(conn, where, now, lease_seconds, limit=None)
+
+
+def record_poll(conn: Connection, result: PollResult) -> None:
+    """Store what a poll did and release the source's lease."""
+    values: dict[str, object] = {
+        "lease_until": None,
+        "last_poll_at": result.polled_at,
+        "next_poll_at": result.next_poll_at,
+        "items_seen_last": result.items_seen,
+    }
+    if result.error is None:
+        values.update(error_count=0, last_error=None, last_success_at=result.polled_at)
+        if result.etag is not None:
+            values["etag"] = result.etag
+        if result.last_modified is not None:
+            values["last_modified"] = result.last_modified
+    else:
+        values.update(error_count=SOURCE.c.error_count + 1, last_error=result.error)
+    if result.window_overflow:
+        values["window_overflows"] = SOURCE.c.window_overflows + 1
+    conn.execute(SOURCE.update().where(SOURCE.c.id == result.source_id).values(**values))
+
+
+def source_status(error_count: int, next_poll_at: datetime | None, now: datetime) -> str:
+    """``ok`` when the last poll succeeded; after failures, ``backoff`` while the retry
+    waits in the future and ``error`` once it is due or overdue (no daemon retried it)."""
+    if error_count == 0:
+        return "ok"
+    if next_poll_at is not None and utc(next_poll_at) > utc(now):
+        return "backoff"
+    return "error"
+
+
+def source_statuses(conn: Connection, now: datetime) -> list[SourceStatus]:
+    """The active sources by name, with their article counts."""
+    counts = (
+        sa.select(ARTICLE.c.source_id, sa.func.count().label("articles"))
+        .group_by(ARTICLE.c.source_id)
+        .subquery()
+    )
+    query = (
+        sa.select(SOURCE, sa.func.coalesce(counts.c.articles, 0).label("articles"))
+        .outerjoin(counts, counts.c.source_id == SOURCE.c.id)
+        .where(SOURCE.c.active)
+        .order_by(SOURCE.c.name)
+    )
+    return [
+        SourceStatus(
+            name=row.name,
+            url=row.url,
+            kind=row.kind,
+            status=source_status(row.error_count, row.next_poll_at, now),
+            last_poll_at=row.last_poll_at,
+            last_success_at=row.last_success_at,
+            next_poll_at=row.next_poll_at,
+            error_count=row.error_count,
+            last_error=row.last_error,
+            articles=row.articles,
+        )
+        for row in conn.execute(query)
+    ]

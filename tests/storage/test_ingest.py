@@ -1,0 +1,231 @@
+"""Insert-if-new, sightings, in-place updates and the transactional outbox."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from storage import ArticleIn, DeliveriesFor, DeliveryIn, IngestResult, StorageError, Store
+from tests.storage.builders import NOW, add_sources, alert_rules, article, no_alerts
+
+LATER = NOW + timedelta(minutes=10)
+
+
+def test_insert_if_new_returns_only_the_new_articles(store: Store) -> None:
+    src = add_sources(store, "fresh-news")["fresh-news"]
+    first = store.ingest(src, [article("a"), article("b")], no_alerts, NOW)
+    second = store.ingest(src, [article("a"), article("b"), article("c")], no_alerts, LATER)
+
+    assert [row.guid for row in first.new] == ["guid-a", "guid-b"]
+    assert [row.guid for row in second.new] == ["guid-c"]
+    assert (second.duplicates, second.sightings, second.updated) == (2, 0, [])
+    assert [row.guid for row in store.iter_articles()] == ["guid-a", "guid-b", "guid-c"]
+
+
+def test_new_rows_carry_what_was_stored(store: Store) -> None:
+    src = add_sources(store, "fresh-news")["fresh-news"]
+    published = datetime(2025, 3, 1, 19, 30, tzinfo=UTC)
+    entry = article("a", summary="Leaders met.", body="Full text.", published_at=published)
+
+    [new] = store.ingest(src, [entry], no_alerts, NOW).new
+
+    assert new == store.get_article(new.id)
+    assert (new.source, new.url, new.original_url) == (
+        "fresh-news",
+        "https://news.example/a",
+        "https://news.example/a?utm_source=feed",
+    )
+    assert (new.published_at, new.fetched_at, new.cluster_id) == (published, NOW, new.id)
+    assert new.published_at is not None
+    assert new.published_at.tzinfo == UTC
+
+
+def test_times_given_in_another_zone_come_back_in_utc(store: Store) -> None:
+    src = add_sources(store, "fresh-news")["fresh-news"]
+    phnom_penh = datetime(2025, 3, 1, 20, 30, tzinfo=timezone(timedelta(hours=7)))
+    [new] = store.ingest(src, [article("a", published_at=phnom_penh)], no_alerts, NOW).new
+    stored = store.get_article(new.id)
+    assert stored is not None
+    assert stored.published_at == datetime(2025, 3, 1, 13, 30, tzinfo=UTC)
+    assert stored.published_at.tzinfo == UTC
+
+
+def test_repeats_inside_one_batch_are_stored_once(store: Store) -> None:
+    src = add_sources(store, "fresh-news")["fresh-news"]
+    batch = [
+        article("a"),
+        article("a"),  # same guid
+        article("a2", url="https://news.example/a"),  # same canonical URL, new guid
+    ]
+    result = store.ingest(src, batch, alert_rules("asean"), NOW)
+    assert [row.guid for row in result.new] == ["guid-a"]
+    assert (result.duplicates, result.deliveries) == (2, 1)
+
+
+def test_same_canonical_url_from_a_second_source_is_a_sighting(store: Store) -> None:
+    ids = add_sources(store, "fresh-news", "khmer-daily", "wire")
+    [first] = store.ingest(ids["fresh-news"], [article("a")], alert_rules("asean"), NOW).new
+    copy = article("a", guid="khmer-123", title="Another headline")
+
+    seen = store.ingest(ids["khmer-daily"], [copy], alert_rules("asean"), LATER)
+    again = store.ingest(ids["khmer-daily"], [copy], alert_rules("asean"), LATER)
+    store.ingest(ids["wire"], [article("a", guid="wire-9")], no_alerts, LATER)
+
+    assert (seen.new, seen.sightings, seen.deliveries) == ([], 1, 0)
+    assert (again.sightings, again.duplicates) == (0, 1)
+    assert store.article_outlets(first.id) == ("fresh-news", "khmer-daily", "wire")
+    stored = store.get_article(first.id)
+    assert stored is not None
+    assert stored.title == "Story a"  # the first copy keeps its fields
+
+
+def test_changed_content_updates_in_place_and_alerts_only_new_rules(store: Store) -> None:
+    src = add_sources(store, "fresh-news")["fresh-news"]
+    [old] = store.ingest(src, [article("a")], alert_rules("asean"), NOW).new
+    edited = article("a", title="Story a, updated", body="Russia joins", content_hash="v2")
+
+    result = store.ingest(src, [edited], alert_rules("asean", "russia"), LATER)
+
+    assert result.new == []
+    [updated] = result.updated
+    assert (updated.id, updated.title, updated.body) == (old.id, "Story a, updated", "Russia joins")
+    assert (updated.content_hash, updated.updated_at, updated.fetched_at) == ("v2", LATER, NOW)
+    assert result.deliveries == 1
+    assert sorted(row.rule for row in store.list_deliveries()) == ["asean", "russia"]
+
+
+def test_unchanged_content_is_a_duplicate_without_alerts(store: Store) -> None:
+    src = add_sources(store, "fresh-news")["fresh-news"]
+    store.ingest(src, [article("a")], alert_rules("asean"), NOW)
+    calls: list[ArticleIn] = []
+
+    def spy(entry: ArticleIn) -> list[DeliveryIn]:
+        calls.append(entry)
+        return []
+
+    result = store.ingest(src, [article("a")], spy, LATER)
+    assert (result.duplicates, result.updated, calls) == (1, [], [])
+
+
+def test_deliveries_are_stored_with_their_article_or_not_at_all(store: Store) -> None:
+    src = add_sources(store, "fresh-news")["fresh-news"]
+
+    def broken_rules(entry: ArticleIn) -> list[DeliveryIn]:
+        if entry.guid == "guid-b":
+            raise RuntimeError("matcher crashed")
+        return [DeliveryIn("asean", "ops", "instant")]
+
+    with pytest.raises(RuntimeError, match="matcher crashed"):
+        store.ingest(src, [article("a"), article("b")], broken_rules, NOW)
+
+    assert list(store.iter_articles()) == []
+    assert store.list_deliveries() == []
+    retry = store.ingest(src, [article("a"), article("b")], alert_rules("asean"), LATER)
+    assert (len(retry.new), retry.deliveries) == (2, 2)
+
+
+def test_deliveries_record_their_match(store: Store) -> None:
+    src = add_sources(store, "fresh-news")["fresh-news"]
+    result = store.ingest(src, [article("a")], alert_rules("asean", mode="digest"), NOW)
+    [row] = store.claim_deliveries(NOW, mode="digest")
+    assert (row.rule, row.channel, row.mode, row.article.id) == (
+        "asean",
+        "ops",
+        "digest",
+        result.new[0].id,
+    )
+    assert (row.terms, row.snippet, row.spans, row.outlets) == (
+        ("asean",),
+        "ASEAN summit",
+        ((0, 5),),
+        ("fresh-news",),
+    )
+
+
+def test_ingest_into_an_unknown_source_fails_with_a_message(store: Store) -> None:
+    with pytest.raises(StorageError, match=r"^storage: ingest: no source with id 404$"):
+        store.ingest(404, [article("a")], no_alerts, NOW)
+
+
+def test_a_naive_timestamp_is_refused_not_guessed(store: Store) -> None:
+    src = add_sources(store, "fresh-news")["fresh-news"]
+    message = "storage: ingest: naive datetime 2025-03-01T12:00:00 (pass a tz-aware UTC time)"
+    with pytest.raises(StorageError, match=f"^{re.escape(message)}$"):
+        store.ingest(src, [article("a", published_at=datetime(2025, 3, 1, 12))], no_alerts, NOW)
+
+
+def test_large_batches_are_stored_in_chunks(store: Store) -> None:
+    src = add_sources(store, "fresh-news")["fresh-news"]
+    batch = [article(str(n)) for n in range(1234)]
+    assert len(store.ingest(src, batch, alert_rules("asean"), NOW).new) == 1234
+    again = store.ingest(src, batch, alert_rules("asean"), LATER)
+    assert (again.new, again.duplicates, again.deliveries) == ([], 1234, 0)
+    assert store.delivery_counts()["pending"] == 1234
+
+
+def test_queue_deliveries_for_a_stored_article_skips_what_was_queued(store: Store) -> None:
+    src = add_sources(store, "fresh-news")["fresh-news"]
+    [new] = store.ingest(src, [article("a")], alert_rules("asean"), NOW).new
+    rules = [DeliveryIn("asean", "ops", "instant"), DeliveryIn("russia", "ops", "instant")]
+    assert store.queue_deliveries(new.id, rules, LATER) == 1
+    with pytest.raises(StorageError, match=r"^storage: queue deliveries: no article with id 99$"):
+        store.queue_deliveries(99, rules, LATER)
+
+
+def test_replicas_racing_on_one_url_store_it_once_and_record_a_sighting(pg_url: str) -> None:
+    """Two PostgreSQL replicas insert the same canonical URL from two sources at once."""
+    first, second = Store.open(pg_url), Store.open(pg_url)
+    try:
+        ids = add_sources(first, "fresh-news", "khmer-daily")
+        inserted, release = threading.Event(), threading.Event()
+        results: dict[str, IngestResult] = {}
+
+        def hold_the_transaction_open(_: ArticleIn) -> list[DeliveryIn]:
+            inserted.set()
+            release.wait(timeout=30)
+            return [DeliveryIn("asean", "ops", "instant")]
+
+        def run(name: str, store: Store, rules: DeliveriesFor) -> None:
+            results[name] = store.ingest(ids[name], [article("a", guid=name)], rules, NOW)
+
+        winner = threading.Thread(target=run, args=("fresh-news", first, hold_the_transaction_open))
+        winner.start()
+        assert inserted.wait(timeout=30)
+        loser = threading.Thread(target=run, args=("khmer-daily", second, alert_rules("asean")))
+        loser.start()
+        # The loser did not see the uncommitted row, so its INSERT waits on the unique index.
+        deadline = time.monotonic() + 30
+        while not _waiting_on_a_lock(first):
+            assert time.monotonic() < deadline, "the second INSERT never waited for the first"
+        release.set()
+        winner.join()
+        loser.join()
+
+        assert (len(results["fresh-news"].new), results["fresh-news"].deliveries) == (1, 1)
+        assert (results["khmer-daily"].new, results["khmer-daily"].sightings) == ([], 1)
+        assert results["khmer-daily"].deliveries == 0
+        assert first.article_outlets(results["fresh-news"].new[0].id) == (
+            "fresh-news",
+            "khmer-daily",
+        )
+    finally:
+        release.set()
+        first.close()
+        second.close()
+
+
+def _waiting_on_a_lock(store: Store) -> bool:
+    with store.engine.connect() as conn:
+        waiting = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND query LIKE :insert"
+            ),
+            {"insert": "INSERT INTO article %"},
+        ).scalar()
+    return bool(waiting)
