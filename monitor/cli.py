@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -72,7 +71,10 @@ def version_callback(value: bool) -> None:
 def main_options(
     ctx: typer.Context,
     config: Annotated[
-        str | None, typer.Option("--config", "-c", help="Config file (default $NEWSMON_CONFIG or ./sources.yaml).")
+        str | None,
+        typer.Option(
+            "--config", "-c", help="Config file (default $NEWSMON_CONFIG or ./sources.yaml)."
+        ),
     ] = None,
     database: Annotated[
         str | None, typer.Option("--database", help="Database URL (default $NEWSMON_DATABASE_URL).")
@@ -80,7 +82,10 @@ def main_options(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More log output.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
     version: Annotated[
-        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Print the version.")
+        bool,
+        typer.Option(
+            "--version", callback=version_callback, is_eager=True, help="Print the version."
+        ),
     ] = False,
 ) -> None:
     verbosity = 1 if verbose else -1 if quiet else 0
@@ -112,13 +117,13 @@ def parse_since(value: str | None, now: datetime | None = None) -> datetime | No
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
     json = "json"
@@ -130,28 +135,12 @@ def main() -> None:
     from monitor import commands  # noqa: F401
 
     try:
-        code = app(standalone_mode=False)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        sys.exit(130)
+        # Standalone mode: click reports usage errors itself (exit 2) and ends
+        # with SystemExit; our own errors propagate to here.
+        app()
     except (ConfigError, UsageError) as exc:
         typer.echo(f"newsmon: {exc}", err=True)
         sys.exit(2)
     except (MonitorError, StorageError, NotifyError) as exc:
         typer.echo(f"newsmon: {exc}", err=True)
         sys.exit(1)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception as exc:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
-    sys.exit(code if isinstance(code, int) else 0)
-
-
-def run_async(coro: object) -> object:
-    return asyncio.run(coro)  # type: ignore[arg-type]

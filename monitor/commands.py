@@ -44,11 +44,25 @@ log = logging.getLogger("newsmon.cli")
 
 ARTICLE_COLUMNS = ["id", "source", "published_at", "title", "url"]
 EXPORT_COLUMNS = [
-    "id", "source", "url", "title", "published_at", "fetched_at", "author", "summary",
-    "cluster_id", "body",
+    "id",
+    "source",
+    "url",
+    "title",
+    "published_at",
+    "fetched_at",
+    "author",
+    "summary",
+    "cluster_id",
+    "body",
 ]
 SOURCE_COLUMNS = [
-    "name", "status", "last_poll_at", "next_poll_at", "error_count", "articles", "last_error",
+    "name",
+    "status",
+    "last_poll_at",
+    "next_poll_at",
+    "error_count",
+    "articles",
+    "last_error",
 ]
 ALERT_COLUMNS = ["id", "rule", "channel", "status", "attempts", "created_at", "title", "last_error"]
 
@@ -65,7 +79,9 @@ def make_channels(config: Config) -> Channels:
 @app.command()
 def run(
     ctx: typer.Context,
-    once: Annotated[bool, typer.Option("--once", help="Poll every source once, deliver, exit.")] = False,
+    once: Annotated[
+        bool, typer.Option("--once", help="Poll every source once, deliver, exit.")
+    ] = False,
 ) -> None:
     """Run the daemon (or one pass with --once)."""
     g = globals_of(ctx)
@@ -94,8 +110,12 @@ async def _run(config: Config, store: Store, channels: Channels, once: bool) -> 
     log.info(
         "run --once: %d sources polled (%d failed), %d items, %d new articles; "
         "alerts: %d sent, %d failed",
-        len(reports), len(failed), sum(r.items for r in reports), new,
-        delivered.sent, delivered.failed + delivered.dead,
+        len(reports),
+        len(failed),
+        sum(r.items for r in reports),
+        new,
+        delivered.sent,
+        delivered.failed + delivered.dead,
     )
     # Cron-friendly: a broken source is reported, not fatal, unless nothing worked.
     return 1 if reports and len(failed) == len(reports) else 0
@@ -107,7 +127,9 @@ async def _run(config: Config, store: Store, channels: Channels, once: bool) -> 
 @app.command()
 def check(
     ctx: typer.Context,
-    fetch: Annotated[bool, typer.Option("--fetch", help="Fetch each source once (nothing is stored).")] = False,
+    fetch: Annotated[
+        bool, typer.Option("--fetch", help="Fetch each source once (nothing is stored).")
+    ] = False,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
 ) -> None:
     """Validate the config; with --fetch, fetch each source and report items found."""
@@ -197,7 +219,9 @@ def search(
 def export(
     ctx: typer.Context,
     since: Annotated[str | None, typer.Option(help="Only articles fetched since.")] = None,
-    fmt: Annotated[ExportFormat, typer.Option("--format", help="Output format.")] = ExportFormat.jsonl,
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", help="Output format.")
+    ] = ExportFormat.jsonl,
 ) -> None:
     """Print every stored article."""
     g = globals_of(ctx)
@@ -302,7 +326,9 @@ def alerts_retry(
     finally:
         store.close()
     missing = sorted(set(ids) - set(done))
-    typer.echo(f"requeued {len(done)} alert(s)" + (f"; not failed/dead: {missing}" if missing else ""))
+    typer.echo(
+        f"requeued {len(done)} alert(s)" + (f"; not failed/dead: {missing}" if missing else "")
+    )
     if missing:
         raise typer.Exit(1)
 

@@ -39,9 +39,7 @@ def fetch_limits(config: Config) -> FetchLimits:
 
 
 def source_specs(config: Config) -> list[SourceSpec]:
-    return [
-        SourceSpec(s.name, s.url, s.kind, config.source_interval(s)) for s in config.sources
-    ]
+    return [SourceSpec(s.name, s.url, s.kind, config.source_interval(s)) for s in config.sources]
 
 
 @dataclass(slots=True)
@@ -60,8 +58,12 @@ class Daemon:
 
     def __post_init__(self) -> None:
         self._ctx = PollContext(
-            self.config, self.store, self.fetcher, compile_config_rules(self.config),
-            clock=self.clock, rng=self.rng,
+            self.config,
+            self.store,
+            self.fetcher,
+            compile_config_rules(self.config),
+            clock=self.clock,
+            rng=self.rng,
         )
 
     @property
@@ -91,11 +93,11 @@ class Daemon:
     async def deliver(self) -> DeliveryReport:
         return await Deliverer(self.store, self.channels, clock=self.clock).deliver_pending()
 
-    async def drain(self, timeout: float) -> bool:
-        """Wait for in-flight polls; True when all finished within `timeout` seconds."""
+    async def drain(self, seconds: float) -> bool:
+        """Wait for in-flight polls; True when all finished within `seconds`."""
         if not self.in_flight:
             return True
-        _, pending = await asyncio.wait(set(self.in_flight), timeout=timeout)
+        _, pending = await asyncio.wait(set(self.in_flight), timeout=seconds)
         return not pending
 
     def _start(self, source: DueSource) -> asyncio.Task[PollReport]:

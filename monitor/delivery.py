@@ -21,7 +21,7 @@ from notifiers.types import Alert, AlertItem, SendResult
 from storage import Store
 from storage.types import ClaimedDelivery
 
-__all__ = ["FLOOD_THRESHOLD", "DeliveryReport", "Deliverer", "alert_item"]
+__all__ = ["FLOOD_THRESHOLD", "Deliverer", "DeliveryReport", "alert_item"]
 
 log = logging.getLogger("newsmon.delivery")
 

@@ -38,9 +38,7 @@ def iso(value: datetime | None) -> str | None:
     return text.replace("+00:00", "Z")
 
 
-def article_json(
-    row: ArticleRow, *, body: bool = False, snippet: str | None = None
-) -> Row:
+def article_json(row: ArticleRow, *, body: bool = False, snippet: str | None = None) -> Row:
     doc: Row = {
         "id": row.id,
         "source": row.source,
@@ -111,7 +109,10 @@ def print_csv(rows: Iterable[Row], columns: Sequence[str], out: TextIO | None = 
 
 
 def print_table(
-    rows: Sequence[Row], columns: Sequence[str], *, title: str | None = None,
+    rows: Sequence[Row],
+    columns: Sequence[str],
+    *,
+    title: str | None = None,
     out: TextIO | None = None,
 ) -> None:
     """A rich table on a terminal; plain aligned text when piped."""

@@ -21,7 +21,7 @@ from monitor.feeds import parse_feed
 from monitor.fetch import Fetcher
 from monitor.matching import Matcher, RuleSpec, compile_rules
 from monitor.schedule import PollTiming, max_age_seconds, next_poll_at
-from storage import Store, StorageError
+from storage import StorageError, Store
 from storage.types import ArticleIn, DeliveryIn, DueSource, PollResult
 
 __all__ = ["PollContext", "PollReport", "Rules", "compile_config_rules", "poll_source"]
@@ -116,22 +116,24 @@ async def poll_source(due: DueSource, ctx: PollContext) -> PollReport:
 
 
 async def _fetch_and_store(
-    due: DueSource, cfg: SourceConfig | None, ctx: PollContext, timeout: float
+    due: DueSource, cfg: SourceConfig | None, ctx: PollContext, deadline: float
 ) -> tuple[PollReport, PollTiming, dict[str, str | None]]:
     response = await ctx.fetcher.get(
         due.url,
         subject=due.name,
         etag=due.etag,
         last_modified=due.last_modified,
-        timeout=timeout,
+        timeout=deadline,
     )
     validators = {"etag": response.etag, "last_modified": response.last_modified}
     max_age = max_age_seconds(response.headers.get("cache-control"))
     if response.not_modified:
         log.info("not modified", extra={"source": due.name, "url": due.url})
         timing = PollTiming(due.interval_seconds, max_age=max_age)
-        validators = {"etag": response.etag or due.etag,
-                      "last_modified": response.last_modified or due.last_modified}
+        validators = {
+            "etag": response.etag or due.etag,
+            "last_modified": response.last_modified or due.last_modified,
+        }
         return PollReport(due.name, "not_modified"), timing, validators
 
     feed = parse_feed(response.body, url=response.final_url, headers=response.headers)
@@ -164,7 +166,10 @@ async def _fetch_and_store(
     )
     log.info(
         "polled: %d items, %d new, %d updated, %d alerts queued",
-        report.items, report.new, report.updated, report.deliveries,
+        report.items,
+        report.new,
+        report.updated,
+        report.deliveries,
         extra={"source": due.name, "url": due.url},
     )
     timing = PollTiming(

@@ -39,16 +39,27 @@ async def run_daemon(
     scheduler = AsyncIOScheduler(timezone="UTC")
     # coalesce + max_instances=1: a slow tick is skipped, never stacked.
     scheduler.add_job(
-        daemon.dispatch, "interval", seconds=dispatch_seconds, id="dispatcher",
-        coalesce=True, max_instances=1, next_run_time=daemon.clock(),
+        daemon.dispatch,
+        "interval",
+        seconds=dispatch_seconds,
+        id="dispatcher",
+        coalesce=True,
+        max_instances=1,
+        next_run_time=daemon.clock(),
     )
     scheduler.add_job(
-        daemon.deliver, "interval", seconds=dispatch_seconds, id="delivery",
-        coalesce=True, max_instances=1, next_run_time=daemon.clock(),
+        daemon.deliver,
+        "interval",
+        seconds=dispatch_seconds,
+        id="delivery",
+        coalesce=True,
+        max_instances=1,
+        next_run_time=daemon.clock(),
     )
     scheduler.start()
-    log.info("daemon started: %d sources, %d rules", len(daemon.config.sources),
-             len(daemon.config.rules))
+    log.info(
+        "daemon started: %d sources, %d rules", len(daemon.config.sources), len(daemon.config.rules)
+    )
     try:
         await stop.wait()
     finally:
@@ -56,8 +67,9 @@ async def run_daemon(
         # shutdown() cancels running coroutine jobs: pause first, drain, then shut down.
         scheduler.pause()
         if not await daemon.drain(drain_seconds):
-            log.warning("drain timed out after %.0fs; unfinished polls are retried on start",
-                        drain_seconds)
+            log.warning(
+                "drain timed out after %.0fs; unfinished polls are retried on start", drain_seconds
+            )
         await daemon.deliver()
         scheduler.shutdown(wait=False)
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -54,8 +54,7 @@ def pg_url() -> Iterator[str]:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     try:
         yield (
-            "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-            f"?options=-csearch_path%3D{schema}"
+            f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
         )
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:

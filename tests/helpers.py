@@ -37,7 +37,7 @@ class SmtpSink:
     _controller: Controller | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         with self._lock:
@@ -75,7 +75,9 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "
 
 
 def newsmon(
-    *args: str, config: Path | None = None, env: dict[str, str] | None = None,
+    *args: str,
+    config: Path | None = None,
+    env: dict[str, str] | None = None,
     timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
     """Run the real CLI as a subprocess."""
@@ -126,7 +128,9 @@ class FeedServer:
         def handler(request: Request) -> Response:
             with self._lock:
                 self.requests.append((request.path, dict(request.headers)))
-                body, ctype, status = self.bodies.get(request.path, (b"not found", "text/plain", 404))
+                body, ctype, status = self.bodies.get(
+                    request.path, (b"not found", "text/plain", 404)
+                )
             etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
             if status == 200 and request.headers.get("If-None-Match") == etag:
                 return Response(status=304, headers={"ETag": etag})
@@ -136,8 +140,9 @@ class FeedServer:
 
         server.expect_request(re.compile(".*")).respond_with_handler(handler)
 
-    def set(self, path: str, body: str | bytes, ctype: str = "application/rss+xml",
-            status: int = 200) -> str:
+    def set(
+        self, path: str, body: str | bytes, ctype: str = "application/rss+xml", status: int = 200
+    ) -> str:
         data = body.encode() if isinstance(body, str) else body
         with self._lock:
             self.bodies[path] = (data, ctype, status)

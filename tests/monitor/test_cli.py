@@ -58,9 +58,7 @@ def test_repository_example_config_is_valid() -> None:
 
 def test_check_hides_secrets_from_the_environment(tmp_path: Path) -> None:
     config = tmp_path / "sources.yaml"
-    config.write_text(
-        'channels:\n  tg: "tgram://${BOT_TOKEN}/12345"\nsources: []\nrules: []\n'
-    )
+    config.write_text('channels:\n  tg: "tgram://${BOT_TOKEN}/12345"\nsources: []\nrules: []\n')
     secret = "987654321:AAHsecretSECRETsecret"
     result = newsmon("check", config=config, env={"BOT_TOKEN": secret})
     assert result.returncode == 0, result.stderr
@@ -74,12 +72,21 @@ def test_unknown_command_is_a_usage_error() -> None:
 
 def test_search_and_export_json_shapes(tmp_path: Path, httpserver: HTTPServer) -> None:
     feeds = FeedServer(httpserver)
-    url = feeds.set("/feed.xml", rss([
-        {"title": "ASEAN ministers meet in Phnom Penh", "link": "https://e.org/a?utm_source=x",
-         "description": "<p>The <b>ASEAN</b> meeting &amp; talks.</p>",
-         "pubDate": "Wed, 13 Sep 2023 06:30:00 GMT", "author": "desk@e.org (Sok Chea)"},
-        {"title": "Rice harvest", "link": "https://e.org/b", "description": "Farmers."},
-    ]))
+    url = feeds.set(
+        "/feed.xml",
+        rss(
+            [
+                {
+                    "title": "ASEAN ministers meet in Phnom Penh",
+                    "link": "https://e.org/a?utm_source=x",
+                    "description": "<p>The <b>ASEAN</b> meeting &amp; talks.</p>",
+                    "pubDate": "Wed, 13 Sep 2023 06:30:00 GMT",
+                    "author": "desk@e.org (Sok Chea)",
+                },
+                {"title": "Rice harvest", "link": "https://e.org/b", "description": "Farmers."},
+            ]
+        ),
+    )
     config = tmp_path / "sources.yaml"
     config.write_text(f"sources:\n  - name: wire\n    url: {url}\nrules: []\n")
     assert newsmon("run", "--once", config=config).returncode == 0

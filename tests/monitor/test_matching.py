@@ -64,7 +64,8 @@ def test_snippet_marks_hits_in_original_text() -> None:
     (match,) = matcher.match(Document(title="", summary="", body=body))
     marked = [match.snippet[a:b] for a, b in match.spans]
     assert marked == ["Russia", "ASEAN", "Phnom Pénh"]
-    assert match.snippet.startswith("… ") and match.snippet.endswith(" …")
+    assert match.snippet.startswith("… ")
+    assert match.snippet.endswith(" …")
     assert len(match.snippet) <= 2 * 120 + len("Russia") + 4
 
 
@@ -76,7 +77,9 @@ def test_snippet_marks_hits_in_original_text() -> None:
         ("no hits at all", [], "no hits at all", []),
     ],
 )
-def test_snippet_around(text: str, hits: list[tuple[int, int]], snippet: str, marked: list[str]) -> None:
+def test_snippet_around(
+    text: str, hits: list[tuple[int, int]], snippet: str, marked: list[str]
+) -> None:
     result, spans = snippet_around(text, hits)
     assert result == snippet
     assert [result[a:b] for a, b in spans] == marked

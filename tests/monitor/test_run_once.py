@@ -1,4 +1,4 @@
-"""End to end: `newsmon run --once` against feeds, SMTP, Telegram and webhook servers on 127.0.0.1."""
+"""End to end: `newsmon run --once` against feed, SMTP, Telegram and webhook servers."""
 
 from __future__ import annotations
 
@@ -118,13 +118,27 @@ def test_same_story_from_two_feeds_is_stored_once_and_alerts_once_per_channel(
     tmp_path: Path, feeds: FeedServer, smtp: SmtpSink, sink: Sink, db_url: str
 ) -> None:
     shared = "Russia-ASEAN partnership deepens, minister says"
-    url_a = feeds.set("/a.xml", rss([
-        story(1, shared, "https://News.example.org/2023/russia-asean?utm_source=rss&utm_medium=feed"),
-        story(2, "Rice exports climb", "https://news.example.org/2023/rice"),
-    ]))
-    url_b = feeds.set("/b.xml", rss([
-        story(3, shared, "https://news.example.org/2023/russia-asean?fbclid=XYZ#top"),
-    ]))
+    url_a = feeds.set(
+        "/a.xml",
+        rss(
+            [
+                story(
+                    1,
+                    shared,
+                    "https://News.example.org/2023/russia-asean?utm_source=rss&utm_medium=feed",
+                ),
+                story(2, "Rice exports climb", "https://news.example.org/2023/rice"),
+            ]
+        ),
+    )
+    url_b = feeds.set(
+        "/b.xml",
+        rss(
+            [
+                story(3, shared, "https://news.example.org/2023/russia-asean?fbclid=XYZ#top"),
+            ]
+        ),
+    )
     config = write_config(tmp_path, {"outlet-a": url_a, "outlet-b": url_b}, smtp=smtp, sink=sink)
     env = {"NEWSMON_DATABASE_URL": db_url}
 
