@@ -54,6 +54,8 @@ class Daemon:
     rng: random.Random = field(default_factory=random.Random)
     in_flight: set[asyncio.Task[PollReport]] = field(default_factory=set)
     last_tick: datetime | None = None
+    # Set when a poll queued alerts, so the delivery loop sends them at once.
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
     _ctx: PollContext | None = None
 
     def __post_init__(self) -> None:
@@ -103,5 +105,10 @@ class Daemon:
     def _start(self, source: DueSource) -> asyncio.Task[PollReport]:
         task = asyncio.create_task(poll_source(source, self.ctx), name=f"poll:{source.name}")
         self.in_flight.add(task)
-        task.add_done_callback(self.in_flight.discard)
+        task.add_done_callback(self._poll_done)
         return task
+
+    def _poll_done(self, task: asyncio.Task[PollReport]) -> None:
+        self.in_flight.discard(task)
+        if not task.cancelled() and task.exception() is None and task.result().deliveries:
+            self.wake.set()

@@ -7,6 +7,7 @@ database; the scheduler only decides when to look at it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 
@@ -47,16 +48,9 @@ async def run_daemon(
         max_instances=1,
         next_run_time=daemon.clock(),
     )
-    scheduler.add_job(
-        daemon.deliver,
-        "interval",
-        seconds=dispatch_seconds,
-        id="delivery",
-        coalesce=True,
-        max_instances=1,
-        next_run_time=daemon.clock(),
-    )
     scheduler.start()
+    drained = asyncio.Event()
+    delivery = asyncio.create_task(_delivery_loop(daemon, drained, dispatch_seconds))
     log.info(
         "daemon started: %d sources, %d rules", len(daemon.config.sources), len(daemon.config.rules)
     )
@@ -70,8 +64,28 @@ async def run_daemon(
             log.warning(
                 "drain timed out after %.0fs; unfinished polls are retried on start", drain_seconds
             )
-        await daemon.deliver()
+        drained.set()
+        daemon.wake.set()
+        await delivery  # its last pass sends what the drained polls queued
         scheduler.shutdown(wait=False)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         log.info("stopped")
+
+
+async def _delivery_loop(daemon: Daemon, drained: asyncio.Event, period: float) -> None:
+    """Send due alerts every `period` seconds, or at once when a poll queued some.
+
+    After `drained` is set (polls finished), one last full pass runs, then it returns.
+    """
+    while True:
+        final = drained.is_set()
+        daemon.wake.clear()
+        try:
+            await daemon.deliver()
+        except Exception:  # a broken pass must not end the loop; rows stay queued
+            log.exception("delivery pass failed")
+        if final:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(daemon.wake.wait(), timeout=period)
