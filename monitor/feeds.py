@@ -97,7 +97,9 @@ def _parse_xml_feed(body: bytes, url: str, given: Mapping[str, str]) -> ParsedFe
     charset = charset_hint(body, headers["content-type"])
     if charset:
         headers["content-type"] = f"{headers['content-type'].split(';')[0]}; charset={charset}"
-    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
+    # Content becomes plain text later (scripts and styles dropped there), so
+    # feedparser need not sanitise the HTML inside it: a third of its time.
+    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers, sanitize_html=False)
     if not parsed.get("version"):
         return _not_a_feed(_what_it_looks_like(body))
     base = headers["content-location"]

@@ -136,7 +136,10 @@ async def _fetch_and_store(
         }
         return PollReport(due.name, "not_modified"), timing, validators
 
-    feed = parse_feed(response.body, url=response.final_url, headers=response.headers)
+    # Parsing is CPU-bound: off the event loop, so fetches and /healthz stay responsive.
+    feed = await asyncio.to_thread(
+        parse_feed, response.body, url=response.final_url, headers=response.headers
+    )
     if not feed.is_feed:
         raise MonitorError(f"parse: {due.name}: response is not a feed ({response.final_url})")
     articles = [
