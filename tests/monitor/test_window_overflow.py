@@ -1,0 +1,81 @@
+"""Missed-window detection: a poll in which every item is new is recorded and polls sooner."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pytest_httpserver import HTTPServer
+
+from monitor.config import load_config
+from monitor.daemon import Daemon, fetch_limits
+from monitor.fetch import Fetcher
+from monitor.metrics import REGISTRY
+from notifiers import Channels
+from storage import Store
+from tests.helpers import FeedServer, newsmon, rss
+
+START = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+
+
+class NoJitter(random.Random):
+    def random(self) -> float:
+        return 0.5
+
+
+def items(*keys: str) -> str:
+    return rss([{"title": f"Story {k}", "link": f"https://e.org/{k}", "guid": k} for k in keys])
+
+
+def test_a_poll_where_every_item_is_new_is_recorded_and_halves_the_interval(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    feeds = FeedServer(httpserver)
+    url = feeds.set("/feed.xml", items("a", "b", "c"))
+    config_path = tmp_path / "sources.yaml"
+    config_path.write_text(f"sources:\n  - name: busy\n    url: {url}\n    interval: 1h\n")
+    db_url = f"sqlite:///{tmp_path / 'newsmon.db'}"
+    now = [START]
+
+    async def three_polls() -> list[tuple[bool, timedelta]]:
+        config = load_config(config_path, {})
+        store = Store.open(db_url)
+        try:
+            async with Fetcher(fetch_limits(config)) as fetcher:
+                channels = Channels(config.channels, console=io.StringIO())
+                daemon = Daemon(config, store, fetcher, channels, lambda: now[0], NoJitter())
+                await daemon.sync_sources()
+                seen = []
+                # first poll: all new, but nothing was known before: no overflow
+                # second: three items, none seen before: the window overflowed
+                # third: one new among known ones: back to the full interval
+                for body in (items("a", "b", "c"), items("d", "e", "f"), items("g", "d", "e")):
+                    feeds.set("/feed.xml", body)
+                    [report] = await daemon.poll_all()
+                    [status] = store.source_statuses(now[0])
+                    assert status.next_poll_at is not None
+                    seen.append((report.window_overflow, status.next_poll_at - now[0]))
+                    now[0] += timedelta(hours=1)
+                return seen
+        finally:
+            store.close()
+
+    overflows_before = REGISTRY.get_sample_value("newsmon_window_overflows_total") or 0.0
+    polls = asyncio.run(three_polls())
+
+    assert polls == [
+        (False, timedelta(hours=1)),
+        (True, timedelta(minutes=30)),
+        (False, timedelta(hours=1)),
+    ]
+    assert REGISTRY.get_sample_value("newsmon_window_overflows_total") == overflows_before + 1
+    listing = newsmon(
+        "sources", "--format", "json", config=config_path, env={"NEWSMON_DATABASE_URL": db_url}
+    )
+    assert listing.returncode == 0, listing.stderr
+    [source] = json.loads(listing.stdout)
+    assert (source["name"], source["window_overflows"]) == ("busy", 1)
