@@ -1,18 +1,19 @@
-"""Rule matching: every rule's terms compiled into one scanner, run once per document.
+"""Rule matching: every rule compiled into one scanner, run once per document.
 
 `compile_rules` builds a `Matcher`; `Matcher.match(doc)` returns the rules that
-hit with the terms and a snippet. Rules with `keywords:` match when any term
-does. The query language (DESIGN §6) plugs in behind the same interface.
+hit, each with the terms that hit and a snippet with the hits marked. A rule is
+a query (DESIGN §6, `monitor.query`) or a list of keywords (any of them).
+The engine is in `monitor.match_engine`.
 """
 
 from __future__ import annotations
 
-import re
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from monitor.text import Folded, fold, fold_term, is_spaceless
+from monitor.match_engine import Scan, compile_trees
+from monitor.query import Node, keywords_query, parse_query
+from monitor.text import TokenMap, token_map
 
 __all__ = ["Document", "Match", "Matcher", "RuleSpec", "compile_rules", "snippet_around"]
 
@@ -21,13 +22,20 @@ SNIPPET_RADIUS = 120
 
 @dataclass(frozen=True, slots=True)
 class RuleSpec:
-    """What the matcher needs of a rule."""
+    """What the matcher needs of a rule: `query`, else `terms` (keywords, any of them)."""
 
     name: str
-    terms: tuple[str, ...]
+    terms: tuple[str, ...] = ()
     case_sensitive: bool = False
     sources: frozenset[str] = frozenset()  # source names; empty = all
     tags: frozenset[str] = frozenset()  # source tags (from `tag:x`)
+    query: str | None = None
+
+    def tree(self) -> Node:
+        """The rule as a query tree (raises QuerySyntaxError for a bad query)."""
+        if self.query is not None:
+            return parse_query(self.query)
+        return keywords_query(self.terms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,13 +50,14 @@ class Document:
     url: str = ""
     author: str = ""
 
+    def parts(self) -> tuple[str, str, str]:
+        """Title, summary and body; the body is empty when it repeats the summary."""
+        # Feeds often repeat the summary as the body.
+        return self.title, self.summary, "" if self.body == self.summary else self.body
+
     def text(self) -> str:
         """Title, summary and body, the default search fields, one paragraph each."""
-        parts = [self.title, self.summary]
-        # Feeds often repeat the summary as the start of the body.
-        if self.body and self.body != self.summary:
-            parts.append(self.body)
-        return "\n\n".join(p for p in parts if p)
+        return "\n\n".join(p for p in self.parts() if p)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,89 +70,86 @@ class Match:
     spans: tuple[tuple[int, int], ...] = ()
 
 
-@dataclass(slots=True)
-class _Scanner:
-    """One alternation of every term of one fold mode; maps a hit to its rules."""
-
-    casefold: bool
-    rules_by_term: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
-    pattern: re.Pattern[str] | None = None
-
-    def compile(self) -> None:
-        if not self.rules_by_term:
-            return
-        # Longest first, so "Phnom Penh" wins over "Phnom" at the same position.
-        alternatives = []
-        for term in sorted(self.rules_by_term, key=len, reverse=True):
-            escaped = r"\s+".join(re.escape(w) for w in term.split())
-            if is_spaceless(term):
-                alternatives.append(f"(?:{escaped})")
-            else:
-                alternatives.append(rf"(?<!\w)(?:{escaped})(?!\w)")
-        self.pattern = re.compile("|".join(alternatives))
-
-    def scan(self, folded: Folded) -> list[tuple[str, int, int]]:
-        if self.pattern is None:
-            return []
-        hits = []
-        for m in self.pattern.finditer(folded.text):
-            key = " ".join(m.group(0).split())
-            start, end = folded.original_span(m.start(), m.end())
-            hits.append((key, start, end))
-        return hits
-
-
 class Matcher:
     """Compiled rules. Cost grows with text size, not with the number of rules."""
 
     def __init__(self, rules: Sequence[RuleSpec]) -> None:
         self._rules = list(rules)
-        self._scanners = {True: _Scanner(casefold=True), False: _Scanner(casefold=False)}
-        self._display: dict[tuple[bool, str], dict[int, str]] = defaultdict(dict)
-        for index, rule in enumerate(self._rules):
-            scanner = self._scanners[not rule.case_sensitive]
-            for term in rule.terms:
-                key = " ".join(fold_term(term, casefold=scanner.casefold).split())
-                if not key:
-                    continue
-                scanner.rules_by_term[key].append(index)
-                self._display[(scanner.casefold, key)][index] = term
-        for scanner in self._scanners.values():
-            scanner.compile()
+        self._engine = compile_trees([(r.tree(), r.case_sensitive) for r in self._rules])
 
     @property
     def rules(self) -> list[RuleSpec]:
         return list(self._rules)
 
+    def scan(self, doc: Document) -> tuple[Scan, list[int]]:
+        """Scan `doc` once; the scan and the indexes of the rules that match, in rule order."""
+        engine = self._engine
+        scan = Scan(engine, (*doc.parts(), doc.url, doc.author, doc.source))
+        candidates = set(engine.always)
+        by_pattern = engine.rules_by_pattern
+        for pid in scan.pids:
+            candidates.update(by_pattern[pid])
+        for pid in scan.meta_pids:
+            candidates.update(by_pattern[pid])
+        matched = []
+        rules, tests = self._rules, engine.tests
+        atom, near, pids = scan.atom, scan.near, scan.pids
+        for index in sorted(candidates):
+            rule = rules[index]
+            if (rule.sources or rule.tags) and not (
+                doc.source in rule.sources or rule.tags & doc.tags
+            ):
+                continue
+            if tests[index](atom, near, pids):
+                matched.append(index)
+        return scan, matched
+
+    def names(self, doc: Document) -> list[str]:
+        """The names of the rules that match `doc` (no explanations: the fast path)."""
+        return [self._rules[i].name for i in self.scan(doc)[1]]
+
     def match(self, doc: Document) -> list[Match]:
         """The rules that match `doc`, in rule order, each with terms and a snippet."""
+        scan, matched = self.scan(doc)
+        if not matched:
+            return []
+        parts = doc.parts()
+        offsets, at = [], 0
+        for part in parts:
+            offsets.append(at)
+            at += len(part) + 2 if part else 0
+        maps: dict[tuple[int, bool], TokenMap] = {}
         text = doc.text()
-        hits_by_rule: dict[int, list[tuple[str, int, int]]] = defaultdict(list)
-        for casefold, scanner in self._scanners.items():
-            if scanner.pattern is None:
-                continue
-            for key, start, end in scanner.scan(fold(text, casefold=casefold)):
-                for index in scanner.rules_by_term[key]:
-                    if self._in_scope(self._rules[index], doc):
-                        display = self._display[(casefold, key)][index]
-                        hits_by_rule[index].append((display, start, end))
-        matches = []
-        for index in sorted(hits_by_rule):
-            hits = hits_by_rule[index]
-            terms = tuple(dict.fromkeys(term for term, _, _ in hits))
-            snippet, spans = snippet_around(text, [(s, e) for _, s, e in hits])
-            matches.append(Match(self._rules[index].name, terms, snippet, spans))
-        return matches
-
-    @staticmethod
-    def _in_scope(rule: RuleSpec, doc: Document) -> bool:
-        if not rule.sources and not rule.tags:
-            return True
-        return doc.source in rule.sources or bool(rule.tags & doc.tags)
+        out = []
+        for index in matched:
+            found: list[tuple[tuple[int, int, int], str]] = []
+            spans: list[tuple[int, int]] = []
+            for atom in self._engine.positive[index]:
+                hits = scan.atom_hits(atom)
+                if not hits:
+                    continue
+                pid, _, label = self._engine.atoms[atom]
+                casefold = self._engine.patterns[pid].casefold
+                first = min(hits, key=lambda h: (h.segment, h.first))
+                found.append(((first.segment, *first.first), label))
+                for hit in hits:
+                    if hit.segment >= len(parts):
+                        continue
+                    key = (hit.segment, casefold)
+                    if key not in maps:
+                        maps[key] = token_map(parts[hit.segment], casefold=casefold)
+                    span = maps[key].original_span(hit.first, hit.last)
+                    if span is not None:
+                        base = offsets[hit.segment]
+                        spans.append((span[0] + base, span[1] + base))
+            terms = tuple(dict.fromkeys(label for _, label in sorted(found)))
+            snippet, marked = snippet_around(text, spans)
+            out.append(Match(self._rules[index].name, terms, snippet, marked))
+        return out
 
 
 def compile_rules(rules: Sequence[RuleSpec]) -> Matcher:
-    """Compile rules into one matcher."""
+    """Compile rules into one matcher (raises QuerySyntaxError for a bad query)."""
     return Matcher(rules)
 
 

@@ -1,0 +1,137 @@
+"""Search and rematch over a real store (SQLite and PostgreSQL): index candidates, exact filter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from monitor.matching import RuleSpec, compile_rules
+from monitor.query import parse_query
+from monitor.search import candidate_words, rematch, search
+from storage import Store
+from tests.storage.builders import add_sources, article, no_alerts
+
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    store = Store.open(db_url)
+    ids = add_sources(store, "wire", "khmer-daily")
+    store.ingest(
+        ids["wire"],
+        [
+            article(
+                "envoy",
+                title="Russian envoy meets ASEAN ministers",
+                summary="Talks in Phnom Pénh.",
+                body="Talks in Phnom Pénh on trade and investment.",
+                published_at=datetime(2023, 9, 13, tzinfo=UTC),
+            ),
+            article(
+                "final",
+                url="https://news.example/sport/final",
+                title="ASEAN football final",
+                summary="Cambodia wins.",
+                published_at=datetime(2023, 9, 14, tzinfo=UTC),
+            ),
+        ],
+        no_alerts,
+        NOW,
+    )
+    store.ingest(
+        ids["khmer-daily"],
+        [
+            article(
+                "rice",
+                title="Rice harvest",
+                summary="Farmers in Battambang.",
+                body="កម្ពុជា exports grow; the Russians buy rice.",
+                published_at=datetime(2023, 9, 15, tzinfo=UTC),
+            )
+        ],
+        no_alerts,
+        NOW,
+    )
+    yield store
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "titles"),
+    [
+        ("Russia*", ["Rice harvest", "Russian envoy meets ASEAN ministers"]),
+        ("Russia", []),  # whole words only, though the index finds "Russian" by prefix too
+        ("ASEAN -football", ["Russian envoy meets ASEAN ministers"]),
+        ('"Phnom Penh" AND investment', ["Russian envoy meets ASEAN ministers"]),  # body words
+        ("title:ASEAN NOT title:football", ["Russian envoy meets ASEAN ministers"]),
+        ("rice OR football", ["Rice harvest", "ASEAN football final"]),  # no required word
+        ("url:sport", ["ASEAN football final"]),
+        ("source:khmer-daily", ["Rice harvest"]),
+        ("កម្ពុជា", ["Rice harvest"]),  # spaceless: not in the index as a word
+        ("NOT ASEAN", ["Rice harvest"]),
+        ("Russian NEAR/2 ASEAN", ["Russian envoy meets ASEAN ministers"]),
+    ],
+)
+def test_search_finds_exactly_what_the_query_says(
+    store: Store, query: str, titles: list[str]
+) -> None:
+    assert [row.title for row, _ in search(store, query)] == titles
+
+
+def test_search_filters_and_limits(store: Store) -> None:
+    since = datetime(2023, 9, 14, tzinfo=UTC)
+    assert [r.title for r, _ in search(store, "ASEAN", limit=1)] == ["ASEAN football final"]
+    assert [r.title for r, _ in search(store, "ASEAN", since=since)] == ["ASEAN football final"]
+    assert [r.title for r, _ in search(store, "Farmers OR ASEAN", source="khmer-daily")] == [
+        "Rice harvest"
+    ]
+
+
+def test_search_result_explains_the_match(store: Store) -> None:
+    ((_, match),) = search(store, '"Phnom Penh" investment')
+    assert match.terms == ("Phnom Penh", "investment")
+    assert [match.snippet[a:b] for a, b in match.spans] == [
+        "Phnom Pénh",
+        "Phnom Pénh",
+        "investment",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("ASEAN", ["ASEAN"]),
+        ('Russia* "Phnom Penh" -sport', ["Russia*", "Phnom Penh"]),
+        ("title:a AND body:b AND url:c", ["a", "b"]),
+        ("a OR b", []),
+        ("NOT a", []),
+        ("(a OR b) c", ["c"]),
+        ("a NEAR/3 b", ["a", "b"]),
+        ("(a OR b) NEAR/3 c", ["c"]),
+        ("កម្ពុជា AND rice", ["rice"]),
+        ('"Phnom P"*', []),
+    ],
+)
+def test_candidate_words_are_what_every_match_contains(query: str, words: list[str]) -> None:
+    assert candidate_words(parse_query(query)) == words
+
+
+def test_rematch_runs_rules_with_their_scopes_over_stored_articles(store: Store) -> None:
+    matcher = compile_rules(
+        [
+            RuleSpec("envoy", query="Russia* NEAR/3 ASEAN"),
+            RuleSpec("khmer", ("កម្ពុជា",), tags=frozenset({"cambodia"})),
+            RuleSpec("russians", ("Russians",), sources=frozenset({"wire"})),
+        ]
+    )
+    tags = {"khmer-daily": frozenset({"cambodia"})}
+    found = [
+        (row.title, m.rule, m.terms) for row, m in rematch(store.iter_articles(), matcher, tags)
+    ]
+    assert found == [
+        ("Russian envoy meets ASEAN ministers", "envoy", ("Russia*", "ASEAN")),
+        ("Rice harvest", "khmer", ("កម្ពុជា",)),
+    ]
