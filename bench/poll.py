@@ -101,7 +101,8 @@ def main() -> None:
             best_pipe = max(best_pipe, items / secs)
             best_base = max(best_base, base_items / base_secs)
             print(
-                f"round {r + 1}: pipeline {items} items in {secs:.2f}s = {items / secs:,.0f} items/s;"
+                f"round {r + 1}: pipeline {items} items in {secs:.2f}s"
+                f" = {items / secs:,.0f} items/s;"
                 f" feedparser alone {base_items} items in {base_secs:.2f}s"
                 f" = {base_items / base_secs:,.0f} items/s"
             )

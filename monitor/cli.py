@@ -132,7 +132,14 @@ class ExportFormat(StrEnum):
 def main() -> None:
     """Console-script entry point: maps errors to messages and exit codes."""
     # Importing here registers the commands on `app` without an import cycle.
-    from monitor import commands  # noqa: F401
+    from monitor import (
+        cmd_backfill,  # noqa: F401
+        cmd_db,  # noqa: F401
+        cmd_digest,  # noqa: F401
+        cmd_search,  # noqa: F401
+        cmd_sources,  # noqa: F401
+        commands,  # noqa: F401
+    )
 
     try:
         # Standalone mode: click reports usage errors itself (exit 2) and ends

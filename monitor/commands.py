@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -23,7 +24,7 @@ from monitor.daemon import Daemon, fetch_limits
 from monitor.errors import MonitorError
 from monitor.feeds import parse_feed
 from monitor.fetch import Fetcher
-from monitor.matching import Document, RuleSpec, compile_rules
+from monitor.logs import log_to
 from monitor.output import (
     article_json,
     delivery_json,
@@ -62,6 +63,7 @@ SOURCE_COLUMNS = [
     "next_poll_at",
     "error_count",
     "articles",
+    "window_overflows",
     "last_error",
 ]
 ALERT_COLUMNS = ["id", "rule", "channel", "status", "attempts", "created_at", "title", "last_error"]
@@ -84,23 +86,37 @@ def run(
     ] = False,
 ) -> None:
     """Run the daemon (or one pass with --once)."""
+    if not once:
+        log_to(sys.stdout)  # a service logs on stdout, for `docker logs` and log shippers
     g = globals_of(ctx)
     config = g.config()
     compile_config_rules(config)  # rule errors are config errors: fail before touching the DB
     channels = make_channels(config)
     store = g.store(config)
     try:
-        code = asyncio.run(_run(config, store, channels, once))
+        code = asyncio.run(_run(config, store, channels, once, reread=g.config))
     finally:
         store.close()
     raise typer.Exit(code)
 
 
-async def _run(config: Config, store: Store, channels: Channels, once: bool) -> int:
+async def _run(
+    config: Config,
+    store: Store,
+    channels: Channels,
+    once: bool,
+    reread: Callable[[], Config] | None = None,
+) -> int:
     async with Fetcher(fetch_limits(config)) as fetcher:
         daemon = Daemon(config, store, fetcher, channels)
         if not once:
-            await run_daemon(daemon)
+
+            async def reload() -> None:  # SIGHUP
+                assert reread is not None
+                new = await asyncio.to_thread(reread)
+                await daemon.reload(new, make_channels(new))
+
+            await run_daemon(daemon, reload=reload if reread else None)
             return 0
         await daemon.sync_sources()
         reports = await daemon.poll_all()
@@ -181,38 +197,7 @@ async def _check_fetch(config: Config) -> list[dict[str, object]]:
         return list(await asyncio.gather(*(one(s.name, s.url) for s in config.sources)))
 
 
-# --- search / export ---------------------------------------------------------
-
-
-@app.command()
-def search(
-    ctx: typer.Context,
-    query: Annotated[str, typer.Argument(help="Words that must all appear.")],
-    since: Annotated[str | None, typer.Option(help="Only articles since (2024-05-01, 7d).")] = None,
-    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many results.")] = 50,
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
-) -> None:
-    """Full-text search of the stored articles."""
-    words = query.split()
-    if not words:
-        raise UsageError("search: empty query")
-    store = globals_of(ctx).store(None if _db_given(ctx) else globals_of(ctx).config())
-    try:
-        rows = store.search(words, since=parse_since(since), source=source, limit=limit)
-    finally:
-        store.close()
-    matcher = compile_rules([RuleSpec("search", tuple(words))])
-    docs = []
-    for row in rows:
-        hit = matcher.match(Document(row.title, row.summary, row.body))
-        docs.append(article_json(row, snippet=hit[0].snippet if hit else row.summary[:240]))
-    if fmt is Format.json:
-        print_json(docs)
-    elif fmt is Format.csv:
-        print_csv(docs, [*ARTICLE_COLUMNS, "snippet"])
-    else:
-        print_table(docs, [*ARTICLE_COLUMNS, "snippet"], title=f"{len(docs)} result(s)")
+# --- export ---------------------------------------------------------
 
 
 @app.command()

@@ -40,6 +40,7 @@ from monitor.config_yaml import (
     translate_validation_error,
 )
 from monitor.errors import ConfigError
+from monitor.query import query_problem
 
 __all__ = [
     "CONSOLE_CHANNEL",
@@ -144,6 +145,10 @@ def _cross_check(config: Config, root: Any) -> list[Problem]:
     source_names = [s.name for s in config.sources]
     tags = sorted({tag for s in config.sources for tag in s.tags})
     for i, rule in enumerate(config.rules):
+        if rule.query is not None:
+            problem = query_problem(rule.query)
+            if problem:
+                report(("rules", i, "query"), problem)
         for j, channel in enumerate(rule.channels):
             if channel not in known_channels:
                 report(("rules", i, "channels", j), _unknown("channel", channel, user_channels))

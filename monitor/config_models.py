@@ -27,6 +27,7 @@ from pydantic import (
 
 from monitor import __version__
 from monitor.config_yaml import closest
+from monitor.cron import parse_crontab
 from monitor.units import parse_duration, parse_size
 
 __all__ = [
@@ -47,7 +48,6 @@ DEFAULT_USER_AGENT = f"newsmon/{__version__} (+https://github.com/newsmon/newsmo
 SECTIONS = ("settings", "channels", "sources", "rules")
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
-_CRON_FIELD = re.compile(r"[0-9A-Za-z*,/?-]+")
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
@@ -91,7 +91,9 @@ class HttpSettings(_Strict):
     """Where ``/healthz`` and ``/metrics`` listen."""
 
     host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65535)
+    port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port (logged)
+    # When set, /metrics wants `Authorization: Bearer <token>`; use ${VAR}.
+    metrics_token: str | None = None
 
 
 class Settings(_Strict):
@@ -108,6 +110,9 @@ class Settings(_Strict):
     retention: Duration | None = None
     http: HttpSettings = Field(default_factory=HttpSettings)
     telegram_api_url: str | None = None
+    # How long a claimed alert stays ours while sending; a crashed sender's
+    # alerts are retried once it runs out.
+    delivery_lease: Duration = 300
 
     @field_validator("timezone")
     @classmethod
@@ -195,16 +200,10 @@ class RuleConfig(_Strict):
     def _cron(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        fields = value.split()
-        if len(fields) != 5:
-            raise ValueError(
-                f"invalid cron schedule '{value}': expected 5 fields "
-                f'(minute hour day month weekday, e.g. "0 8 * * *"), got {len(fields)}'
-            )
-        for field in fields:
-            if not _CRON_FIELD.fullmatch(field):
-                bad = next(c for c in field if not _CRON_FIELD.fullmatch(c))
-                raise ValueError(f"invalid cron schedule '{value}': unexpected character '{bad}'")
+        try:
+            parse_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"invalid cron schedule '{value}': {exc}") from None
         return value
 
     @model_validator(mode="after")

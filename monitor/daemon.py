@@ -10,16 +10,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from monitor.config import Config
-from monitor.delivery import Deliverer, DeliveryReport
+from monitor.delivery import Deliverer, DeliveryReport, SendOutcome
+from monitor.digest import send_digests
 from monitor.fetch import Fetcher, FetchLimits
+from monitor.metrics import RETENTION_PRUNED, observe_poll
 from monitor.pipeline import PollContext, PollReport, compile_config_rules, poll_source
 from notifiers import Channels
 from storage import Store
+from storage.store_maintenance import PruneReport
 from storage.types import DueSource, SourceSpec
 
 __all__ = ["Daemon", "fetch_limits", "source_specs"]
@@ -59,14 +63,11 @@ class Daemon:
     _ctx: PollContext | None = None
 
     def __post_init__(self) -> None:
-        self._ctx = PollContext(
-            self.config,
-            self.store,
-            self.fetcher,
-            compile_config_rules(self.config),
-            clock=self.clock,
-            rng=self.rng,
-        )
+        self._ctx = self._context(self.config)
+
+    def _context(self, config: Config) -> PollContext:
+        rules = compile_config_rules(config)
+        return PollContext(config, self.store, self.fetcher, rules, clock=self.clock, rng=self.rng)
 
     @property
     def ctx(self) -> PollContext:
@@ -92,8 +93,16 @@ class Daemon:
         tasks = [self._start(source) for source in due]
         return list(await asyncio.gather(*tasks))
 
+    def deliverer(self) -> Deliverer:
+        lease = self.config.settings.delivery_lease
+        return Deliverer(self.store, self.channels, clock=self.clock, lease_seconds=lease)
+
     async def deliver(self) -> DeliveryReport:
-        return await Deliverer(self.store, self.channels, clock=self.clock).deliver_pending()
+        return await self.deliverer().deliver_pending()
+
+    async def send_digests(self, rules: Sequence[str] | None = None) -> list[SendOutcome]:
+        """Send the pending digests of `rules` (None: every rule) now."""
+        return await send_digests(self.deliverer(), rules)
 
     async def drain(self, seconds: float) -> bool:
         """Wait for in-flight polls; True when all finished within `seconds`."""
@@ -102,11 +111,47 @@ class Daemon:
         _, pending = await asyncio.wait(set(self.in_flight), timeout=seconds)
         return not pending
 
+    async def reload(self, config: Config, channels: Channels) -> None:
+        """Switch to a new config: rules, channels and sources apply from the next tick.
+
+        The rules compile first, so a bad config raises (MonitorError) and
+        nothing changes. Polls in flight finish with the config they started with.
+        """
+        ctx = self._context(config)
+        old = self.config
+        self.config, self.channels, self._ctx = config, channels, ctx
+        await self.sync_sources()
+        # The fetcher and the HTTP server were built from these; the rest applies now.
+        was, now = old.settings, config.settings
+        fixed = ("user_agent", "max_bytes", "concurrency", "per_host_concurrency")
+        changed = [f"settings.{k}" for k in fixed if getattr(was, k) != getattr(now, k)]
+        if (was.http.host, was.http.port) != (now.http.host, now.http.port):
+            changed.append("settings.http")
+        if changed:
+            log.warning("reload: %s take effect after a restart", ", ".join(changed))
+
+    async def prune(self) -> PruneReport | None:
+        """Apply `settings.retention` now (None when no retention is set)."""
+        retention = self.config.settings.retention
+        if retention is None:
+            return None
+        before = self.clock() - timedelta(seconds=retention)
+        report = await asyncio.to_thread(self.store.prune, before)
+        RETENTION_PRUNED.inc(report.pruned)
+        log.info("retention: %s", report.describe())
+        return report
+
     def _start(self, source: DueSource) -> asyncio.Task[PollReport]:
-        task = asyncio.create_task(poll_source(source, self.ctx), name=f"poll:{source.name}")
+        task = asyncio.create_task(self._timed_poll(source), name=f"poll:{source.name}")
         self.in_flight.add(task)
         task.add_done_callback(self._poll_done)
         return task
+
+    async def _timed_poll(self, source: DueSource) -> PollReport:
+        started = time.perf_counter()
+        report = await poll_source(source, self.ctx)
+        observe_poll(report, time.perf_counter() - started)
+        return report
 
     def _poll_done(self, task: asyncio.Task[PollReport]) -> None:
         self.in_flight.discard(task)

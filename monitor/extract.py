@@ -135,9 +135,14 @@ def headline(title: str, h1s: list[str], sitename: str | None) -> str:
     """The headline from a page title: the <h1> it contains, else without the site name."""
     folded = " ".join(title.casefold().split())
     parts = _TITLE_SEPARATORS.split(title)
-    longest = max((p.strip().casefold() for p in parts), key=len)
+    segments = [" ".join(p.casefold().split()) for p in parts]
+    longest = max(segments, key=len)
     for h1 in h1s:
-        if len(parts) > 1 and h1.casefold() == longest:
+        # "Headline | Outlet" with <h1>Headline</h1>: the segment the page repeats,
+        # unless it is the last, one-word segment (usually the outlet's logo).
+        key = " ".join(h1.casefold().split())
+        in_title = len(parts) > 1 and key in segments
+        if in_title and (key == longest or (key != segments[-1] and len(key.split()) >= 2)):
             return h1
     for h1 in h1s:
         # A short <h1> inside the title is usually the site's logo, not the headline.

@@ -8,9 +8,10 @@ import sys
 from datetime import UTC, datetime
 from typing import TextIO
 
-__all__ = ["JsonFormatter", "setup_logging"]
+__all__ = ["JsonFormatter", "log_to", "setup_logging"]
 
-_EXTRA_FIELDS = ("source", "url", "channel", "rule")
+# `extra=` keys copied into JSON lines when a record carries them.
+_EXTRA_FIELDS = ("source", "url", "channel", "rule", "outcome", "error", "pruned", "port")
 
 
 class JsonFormatter(logging.Formatter):
@@ -59,3 +60,10 @@ def setup_logging(verbosity: int, *, json_format: bool, stream: TextIO | None = 
         logging.getLogger(noisy).setLevel(max(level, logging.INFO))
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def log_to(stream: TextIO) -> None:
+    """Send the log lines set up by `setup_logging` to `stream` (the daemon: stdout)."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(stream)

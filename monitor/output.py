@@ -69,7 +69,11 @@ def source_json(row: SourceStatus) -> Row:
         "error_count": row.error_count,
         "last_error": row.last_error,
         "articles": row.articles,
+        "window_overflows": row.window_overflows,
     }
+
+
+_WAITING = ("pending", "failed")  # statuses whose next_attempt_at is still ahead
 
 
 def delivery_json(row: DeliveryRow) -> Row:
@@ -82,6 +86,8 @@ def delivery_json(row: DeliveryRow) -> Row:
         "last_error": row.last_error,
         "created_at": iso(row.created_at),
         "sent_at": iso(row.sent_at),
+        "mode": row.mode,
+        "next_attempt_at": iso(row.next_attempt_at if row.status in _WAITING else None),
         "article_id": row.article_id,
         "url": row.url,
         "title": row.title,
@@ -115,8 +121,13 @@ def print_table(
     title: str | None = None,
     out: TextIO | None = None,
 ) -> None:
-    """A rich table on a terminal; plain aligned text when piped."""
-    console = Console(file=out or sys.stdout, soft_wrap=False)
+    """A rich table sized to the terminal; 200 columns wide, uncoloured, when piped.
+
+    Scripts should use --format json or csv; the table is for people.
+    """
+    stream = out or sys.stdout
+    width = None if stream.isatty() else 200
+    console = Console(file=stream, soft_wrap=False, width=width)
     table = Table(title=title, show_lines=False)
     for column in columns:
         table.add_column(column, overflow="fold")

@@ -14,12 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from monitor.articles import RuleRoute, article_from_entry, deliveries_for
+from monitor.articles import RuleRoute, deliveries_for
+from monitor.collect import Harvest, collect
 from monitor.config import Config, SourceConfig
-from monitor.errors import FetchError, MonitorError
-from monitor.feeds import parse_feed
+from monitor.errors import ConfigError, FetchError, MonitorError
 from monitor.fetch import Fetcher
 from monitor.matching import Matcher, RuleSpec, compile_rules
+from monitor.query import QuerySyntaxError
 from monitor.schedule import PollTiming, max_age_seconds, next_poll_at
 from storage import StorageError, Store
 from storage.types import ArticleIn, DeliveryIn, DueSource, PollResult
@@ -56,15 +57,16 @@ def compile_config_rules(config: Config) -> Rules:
     """Compile the config's rules into one matcher (raises ConfigError on bad rules)."""
     specs: list[RuleSpec] = []
     routes: dict[str, RuleRoute] = {}
-    for rule in config.rules:
+    for i, rule in enumerate(config.rules):
         terms = tuple(rule.keywords or ())
-        if rule.query is not None:
-            # The query language arrives with its own issue; until then a query
-            # rule must not silently never match.
-            raise MonitorError(f"rules: {rule.name}: query rules are not supported yet")
         names = frozenset(s for s in rule.sources if not s.startswith("tag:"))
         tags = frozenset(s[4:] for s in rule.sources if s.startswith("tag:"))
-        specs.append(RuleSpec(rule.name, terms, rule.case_sensitive, names, tags))
+        spec = RuleSpec(rule.name, terms, rule.case_sensitive, names, tags, rule.query)
+        try:
+            spec.tree()  # load_config already checked queries; this guards built configs
+        except QuerySyntaxError as exc:
+            raise ConfigError(f"{config.path.name}: rules[{i}].query: {exc}") from None
+        specs.append(spec)
         routes[rule.name] = RuleRoute(config.rule_channels(rule), rule.mode)
     return Rules(compile_rules(specs), routes)
 
@@ -136,16 +138,12 @@ async def _fetch_and_store(
         }
         return PollReport(due.name, "not_modified"), timing, validators
 
-    # Parsing is CPU-bound: off the event loop, so fetches and /healthz stay responsive.
-    feed = await asyncio.to_thread(
-        parse_feed, response.body, url=response.final_url, headers=response.headers
-    )
-    if not feed.is_feed:
-        raise MonitorError(f"parse: {due.name}: response is not a feed ({response.final_url})")
-    articles = [
-        article_from_entry(entry, source=due.name, feed_url=response.final_url)
-        for entry in feed.entries
-    ]
+    # Per kind (feed, html, sitemap, detect); parsing runs off the event loop there.
+    harvest = Harvest(due.id, due.name, cfg, ctx.fetcher, ctx.store, deadline)
+    collected = await collect(response, cfg.kind if cfg else due.kind, harvest)
+    articles = collected.articles
+    if not collected.cacheable:
+        validators = {"etag": None, "last_modified": None}
     tags = frozenset(cfg.tags) if cfg else frozenset()
 
     def route(article: ArticleIn) -> list[DeliveryIn]:
@@ -155,12 +153,12 @@ async def _fetch_and_store(
 
     result = await asyncio.to_thread(ctx.store.ingest, due.id, articles, route, ctx.clock())
     overflow = (
-        due.last_success_at is not None and len(articles) > 1 and len(result.new) == len(articles)
+        due.last_success_at is not None and collected.seen > 1 and len(result.new) == collected.seen
     )
     report = PollReport(
         due.name,
         "ok",
-        items=len(articles),
+        items=collected.seen,
         new=len(result.new),
         updated=len(result.updated),
         duplicates=result.duplicates + result.sightings,
@@ -176,6 +174,6 @@ async def _fetch_and_store(
         extra={"source": due.name, "url": due.url},
     )
     timing = PollTiming(
-        due.interval_seconds, max_age=max_age, ttl=feed.ttl_seconds, window_overflow=overflow
+        due.interval_seconds, max_age=max_age, ttl=collected.ttl_seconds, window_overflow=overflow
     )
     return report, timing, validators

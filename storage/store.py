@@ -17,7 +17,9 @@ from sqlalchemy.engine import Connection
 
 from storage import migrate
 from storage import store_articles as articles
+from storage import store_backfill as backfill
 from storage import store_deliveries as deliveries
+from storage import store_maintenance as maintenance
 from storage import store_sources as sources
 from storage.engine import make_engine, normalise_url, safe_url, translate_errors, writer
 from storage.errors import StorageError
@@ -152,6 +154,15 @@ class Store:
         with self._write("prune bodies") as conn:
             return articles.prune_bodies(conn, before)
 
+    def prune(self, before: datetime, *, vacuum: bool | None = None) -> maintenance.PruneReport:
+        """Retention: empty bodies fetched before `before` (rows stay as tombstones),
+        then VACUUM/ANALYZE, VACUUM only when worthwhile unless `vacuum` says."""
+        with self._write("prune") as conn:
+            pruned = articles.prune_bodies(conn, before)
+            total = maintenance.article_count(conn)
+        with translate_errors("prune: vacuum", self._url):
+            return maintenance.tidy(self.engine, before, pruned, total, vacuum)
+
     def iter_articles(
         self, since: datetime | None = None, *, batch: int = 500
     ) -> Iterator[ArticleRow]:
@@ -186,6 +197,28 @@ class Store:
         """Names of the sources that carried the article, its owner first."""
         with self._read("article outlets") as conn:
             return articles.article_outlets(conn, [article_id]).get(article_id, ())
+
+    def known_keys(self, source_id: int, keys: Sequence[str]) -> set[str]:
+        """Which keys are stored already: guids of this source or any canonical URL."""
+        with self._read("known articles") as conn:
+            return backfill.known_keys(conn, source_id, keys)
+
+    # backfill
+
+    def load_backfill(self, source_id: int) -> backfill.BackfillState | None:
+        """The source's saved backfill progress, None when it never ran."""
+        with self._read("load backfill") as conn:
+            return backfill.load_backfill(conn, source_id)
+
+    def source_ids(self, names: Sequence[str]) -> dict[str, int]:
+        """name -> id of the named active sources."""
+        with self._read("source ids") as conn:
+            return backfill.source_ids(conn, names)
+
+    def save_backfill(self, state: backfill.BackfillState, now: datetime) -> None:
+        """Save a source's backfill progress (after every page)."""
+        with self._write("save backfill") as conn:
+            backfill.save_backfill(conn, state, now)
 
     # deliveries
 

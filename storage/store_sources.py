@@ -175,6 +175,7 @@ def source_statuses(conn: Connection, now: datetime) -> list[SourceStatus]:
             error_count=row.error_count,
             last_error=row.last_error,
             articles=row.articles,
+            window_overflows=row.window_overflows,
         )
         for row in conn.execute(query)
     ]

@@ -186,3 +186,4 @@ class SourceStatus:
     error_count: int
     last_error: str | None
     articles: int
+    window_overflows: int = 0  # polls in which every item was new (items may be missed)

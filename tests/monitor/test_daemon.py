@@ -56,6 +56,7 @@ def test_daemon_polls_alerts_and_exits_0_on_sigterm(
     )
     config = tmp_path / "sources.yaml"
     config.write_text(
+        "settings:\n  http: {port: 0}\n"  # any free port: tests run side by side
         f'channels:\n  mail: "{smtp.url()}"\n'
         f"sources:\n  - name: wire\n    url: {url}\n    interval: 1h\n"
         "rules:\n  - name: asean-russia\n    keywords: [ASEAN]\n    channels: [mail]\n"

@@ -118,6 +118,7 @@ def test_parse_date(value: str, expected: datetime | None) -> None:
             "Flood warning - what it means for farmers",
         ),
         ("Flood warning issued - SAT.1", ["SAT.1"], None, "Flood warning issued"),
+        ("Story 0 | The Example Post", ["Story 0"], None, "Story 0"),  # short headline
         ("", ["Only a headline here"], None, "Only a headline here"),
     ],
 )
