@@ -21,8 +21,6 @@ from monitor.cli import (
 )
 from monitor.config import Config
 from monitor.daemon import Daemon, fetch_limits
-from monitor.errors import MonitorError
-from monitor.feeds import parse_feed
 from monitor.fetch import Fetcher
 from monitor.logs import log_to
 from monitor.output import (
@@ -36,6 +34,7 @@ from monitor.output import (
 )
 from monitor.pipeline import PollReport, compile_config_rules
 from monitor.scheduler import run_daemon
+from monitor.survey import survey_source
 from notifiers import Channels
 from storage import Store
 
@@ -56,6 +55,7 @@ EXPORT_COLUMNS = [
     "cluster_id",
     "body",
 ]
+CHECK_COLUMNS = ["source", "status", "kind", "items", "note", "error"]
 SOURCE_COLUMNS = [
     "name",
     "status",
@@ -174,27 +174,19 @@ def check(
     if fmt is Format.json:
         print_json(rows)
     elif fmt is Format.csv:
-        print_csv(rows, ["source", "status", "items", "error"])
+        print_csv(rows, CHECK_COLUMNS)
     else:
-        print_table(rows, ["source", "status", "items", "error"])
+        print_table(rows, CHECK_COLUMNS)
     if any(r["status"] == "error" for r in rows):
         raise typer.Exit(1)
 
 
 async def _check_fetch(config: Config) -> list[dict[str, object]]:
     async with Fetcher(fetch_limits(config)) as fetcher:
-
-        async def one(name: str, url: str) -> dict[str, object]:
-            try:
-                response = await fetcher.get(url, subject=name)
-                feed = parse_feed(response.body, url=response.final_url, headers=response.headers)
-                if not feed.is_feed:
-                    raise MonitorError(f"parse: {name}: response is not a feed ({url})")
-            except MonitorError as exc:
-                return {"source": name, "status": "error", "items": 0, "error": str(exc)}
-            return {"source": name, "status": "ok", "items": len(feed.entries), "error": None}
-
-        return list(await asyncio.gather(*(one(s.name, s.url) for s in config.sources)))
+        surveys = await asyncio.gather(
+            *(survey_source(s, fetcher, config.source_timeout(s)) for s in config.sources)
+        )
+    return [s.as_row() for s in surveys]
 
 
 # --- export ---------------------------------------------------------

@@ -84,6 +84,8 @@ class Daemon:
         due = await asyncio.to_thread(self.store.claim_due_sources, self.clock())
         for source in due:
             self._start(source)
+        # Bodies enter the full-text index in batches, off the ingest path.
+        await asyncio.to_thread(self.store.index_bodies)
         return len(due)
 
     async def poll_all(self, names: Iterable[str] | None = None) -> list[PollReport]:
@@ -91,7 +93,10 @@ class Daemon:
         wanted = list(names) if names is not None else None
         due = await asyncio.to_thread(self.store.claim_sources, wanted, self.clock())
         tasks = [self._start(source) for source in due]
-        return list(await asyncio.gather(*tasks))
+        reports = list(await asyncio.gather(*tasks))
+        while await asyncio.to_thread(self.store.index_bodies):
+            pass
+        return reports
 
     def deliverer(self) -> Deliverer:
         lease = self.config.settings.delivery_lease
