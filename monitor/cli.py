@@ -17,7 +17,7 @@ from monitor.config import Config, load_config, resolve_config_path, resolve_dat
 from monitor.errors import ConfigError, MonitorError
 from monitor.logs import setup_logging
 from monitor.units import parse_duration
-from notifiers import NotifyError
+from notifiers import Channels, NotifyError
 from storage import StorageError, Store
 
 __all__ = ["app", "main"]
@@ -92,6 +92,21 @@ def main_options(
     ctx.obj = Globals(config, database, verbosity)
     json_logs = os.environ.get("NEWSMON_LOG_FORMAT", "").lower() == "json"
     setup_logging(verbosity, json_format=json_logs)
+    _OUTPUT["json_logs"] = json_logs
+
+
+# Read from the environment once, at the CLI edge, by the callback above.
+_OUTPUT = {"json_logs": False}
+
+
+def make_channels(config: Config) -> Channels:
+    """The config's channels; console alerts become JSON lines when logs are JSON."""
+    return Channels(
+        config.channels,
+        telegram_api_url=config.settings.telegram_api_url,
+        console=sys.stdout,
+        console_json=_OUTPUT["json_logs"],
+    )
 
 
 def globals_of(ctx: typer.Context) -> Globals:

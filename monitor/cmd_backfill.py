@@ -22,14 +22,13 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from monitor.backfill import BackfillSummary, Window, backfill_source
 from monitor.backfill import Progress as PageCallback
-from monitor.cli import UsageError, app, globals_of, parse_since
+from monitor.cli import UsageError, app, globals_of, make_channels, parse_since
 from monitor.config import Config
 from monitor.daemon import fetch_limits, source_specs
 from monitor.delivery import FLOOD_THRESHOLD, Deliverer, DeliveryReport, alert_item, by_channel
 from monitor.fetch import Fetcher
 from monitor.output import print_table
 from monitor.pipeline import PollContext, Rules, compile_config_rules
-from notifiers import Channels
 from notifiers.types import Alert
 from storage import Store
 
@@ -127,11 +126,10 @@ async def run_backfill(
                 summaries.append(summary)
     sent = DeliveryReport()
     if window.alert:
-        channels = Channels(
-            config.channels, telegram_api_url=config.settings.telegram_api_url, console=sys.stdout
-        )
+        channels = make_channels(config)
         instant = [r.name for r in config.rules if r.mode == "instant"]
-        sent = await send_backfill_alerts(Deliverer(store, channels), instant)
+        deliverer = Deliverer(store, channels, lease_seconds=config.settings.delivery_lease)
+        sent = await send_backfill_alerts(deliverer, instant)
     return summaries, sent
 
 

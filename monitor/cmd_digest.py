@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from monitor.cli import UsageError, app, globals_of
-from monitor.commands import make_channels
+from monitor.cli import UsageError, app, globals_of, make_channels
 from monitor.config import Config
 from monitor.delivery import Deliverer, SendOutcome
 from monitor.digest import send_digests

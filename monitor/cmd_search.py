@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
 
-from monitor.cli import Format, UsageError, app, globals_of, parse_since
+from monitor.cli import Format, UsageError, app, globals_of, make_channels, parse_since
 from monitor.config import Config
 from monitor.delivery import Deliverer, DeliveryReport
 from monitor.matching import Match, Matcher
@@ -19,7 +18,6 @@ from monitor.pipeline import Rules, compile_config_rules
 from monitor.query import QuerySyntaxError, parse_query
 from monitor.search import rematch as rematch_rows
 from monitor.search import search as search_store
-from notifiers import Channels
 from storage import Store
 from storage.types import ArticleRow, DeliveryIn
 
@@ -130,9 +128,7 @@ def _alert(
         )
     queued = sum(store.queue_deliveries(aid, items, now) for aid, items in by_article.items())
     wanted = sum(len(items) for items in by_article.values())
-    channels = Channels(
-        config.channels, telegram_api_url=config.settings.telegram_api_url, console=sys.stdout
-    )
+    channels = make_channels(config)
     deliverer = Deliverer(store, channels, lease_seconds=config.settings.delivery_lease)
     report: DeliveryReport = asyncio.run(deliverer.deliver_pending())
     return (

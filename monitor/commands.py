@@ -17,6 +17,7 @@ from monitor.cli import (
     app,
     fail,
     globals_of,
+    make_channels,
     parse_since,
 )
 from monitor.config import Config
@@ -67,12 +68,6 @@ SOURCE_COLUMNS = [
     "last_error",
 ]
 ALERT_COLUMNS = ["id", "rule", "channel", "status", "attempts", "created_at", "title", "last_error"]
-
-
-def make_channels(config: Config) -> Channels:
-    return Channels(
-        config.channels, telegram_api_url=config.settings.telegram_api_url, console=sys.stdout
-    )
 
 
 # --- run -------------------------------------------------------------------

@@ -77,9 +77,11 @@ class Channels:
         *,
         telegram_api_url: str | None = None,
         console: TextIO | None = None,
+        console_json: bool = False,
     ) -> None:
         quiet_apprise_logging()
         self._console = console
+        self._console_json = console_json
         self._telegram_api_url = telegram_api_url
         self._asset = apprise.AppriseAsset(app_id="newsmon", app_desc="newsmon news monitor")
         self._channels = {name: self._load(name, url) for name, url in urls.items()}
@@ -136,7 +138,7 @@ class Channels:
         """Render `alert` for channel `name` and send it; failures are returned, not raised."""
         channel = self._get(name)
         if channel.kind is _Kind.CONSOLE:
-            return print_alert(alert, self._console)
+            return print_alert(alert, self._console, json_lines=self._console_json)
         try:
             if channel.kind is _Kind.EMAIL:
                 parts = render_email(alert)

@@ -12,8 +12,10 @@ Article text is escaped everywhere (see `notifiers.markup`).
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from notifiers.markup import (
     Spans,
@@ -35,6 +37,7 @@ __all__ = [
     "email_subject",
     "is_combined",
     "render_console",
+    "render_console_json",
     "render_email",
     "render_telegram",
     "render_text",
@@ -138,6 +141,35 @@ def render_console(alert: Alert) -> str:
     else:
         lines = _text_item(alert.items[0])[1:]
     return "\n".join([email_subject(alert), *("  " + line for line in lines)])
+
+
+def render_console_json(alert: Alert, now: datetime) -> str:
+    """The alert as one JSON line, shaped like newsmon's JSON log lines (event "alert")."""
+    doc = {
+        "timestamp": now.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "level": "info",
+        "logger": "newsmon.alert",
+        "event": "alert",
+        "rule": alert.rule,
+        "kind": alert.kind,
+        "subject": email_subject(alert),
+        "items": [
+            {
+                "title": item.title,
+                "url": item.url,
+                "snippet": item.snippet,
+                "terms": list(item.terms),
+                "outlets": list(item.outlets),
+                "published_at": item.published_at.astimezone(UTC)
+                .isoformat(timespec="seconds")
+                .replace("+00:00", "Z")
+                if item.published_at
+                else None,
+            }
+            for item in alert.items
+        ],
+    }
+    return json.dumps(doc, ensure_ascii=False)
 
 
 # --- email HTML ---------------------------------------------------------------

@@ -132,3 +132,22 @@ def test_db_upgrade_creates_the_database(tmp_path: Path) -> None:
     result = newsmon("--database", f"sqlite:///{db}", "db", "upgrade")
     assert result.returncode == 0, result.stderr
     assert db.exists()
+
+
+def test_console_alerts_are_json_lines_when_logs_are_json(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    feeds = FeedServer(httpserver)
+    url = feeds.set("/feed.xml", rss([{"title": "ASEAN <b>summit</b>", "link": "https://e.org/a"}]))
+    config = tmp_path / "sources.yaml"
+    config.write_text(
+        f"sources:\n  - name: wire\n    url: {url}\n"
+        "rules:\n  - name: asean\n    keywords: [ASEAN]\n"
+    )
+    result = newsmon("run", "--once", config=config, env={"NEWSMON_LOG_FORMAT": "json"})
+    assert result.returncode == 0, result.stderr
+    (alert,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert (alert["event"], alert["rule"], alert["level"]) == ("alert", "asean", "info")
+    assert alert["items"][0]["url"] == "https://e.org/a"
+    assert alert["items"][0]["title"] == "ASEAN summit"
+    assert all(json.loads(line)["logger"] for line in result.stderr.splitlines())
