@@ -13,7 +13,13 @@ from typing import Annotated, NoReturn
 import typer
 
 from monitor import __version__
-from monitor.config import Config, load_config, resolve_config_path, resolve_database_url
+from monitor.config import (
+    Config,
+    apply_env_overrides,
+    load_config,
+    resolve_config_path,
+    resolve_database_url,
+)
 from monitor.errors import ConfigError, MonitorError
 from monitor.logs import setup_logging
 from monitor.units import parse_duration
@@ -45,7 +51,7 @@ class Globals:
         return resolve_config_path(self.config_arg, os.environ)
 
     def config(self) -> Config:
-        return load_config(self.config_path(), os.environ)
+        return apply_env_overrides(load_config(self.config_path(), os.environ), os.environ)
 
     def database_url(self, config: Config | None = None) -> str:
         if config is None and (self.database_arg or os.environ.get("NEWSMON_DATABASE_URL")):

@@ -50,6 +50,7 @@ __all__ = [
     "RuleConfig",
     "Settings",
     "SourceConfig",
+    "apply_env_overrides",
     "load_config",
     "resolve_config_path",
     "resolve_database_url",
@@ -176,6 +177,24 @@ def _unknown(what: str, name: str, known: list[str]) -> str:
 def resolve_config_path(cli_value: str | None, env: Mapping[str, str]) -> Path:
     """--config, else $NEWSMON_CONFIG, else ./sources.yaml (kept as given, for messages)."""
     return Path(cli_value or env.get("NEWSMON_CONFIG") or "sources.yaml")
+
+
+def apply_env_overrides(config: Config, env: Mapping[str, str]) -> Config:
+    """NEWSMON_HTTP_HOST and NEWSMON_HTTP_PORT win over settings.http (containers bind 0.0.0.0)."""
+    update: dict[str, object] = {}
+    host = env.get("NEWSMON_HTTP_HOST", "").strip()
+    if host:
+        update["host"] = host
+    port = env.get("NEWSMON_HTTP_PORT", "").strip()
+    if port:
+        if not port.isdigit() or int(port) > 65535:
+            raise ConfigError(f"NEWSMON_HTTP_PORT: invalid port '{port}' (use 0-65535)")
+        update["port"] = int(port)
+    if not update:
+        return config
+    http = config.settings.http.model_copy(update=update)
+    settings = config.settings.model_copy(update={"http": http})
+    return config.model_copy(update={"settings": settings})
 
 
 def resolve_database_url(cli_value: str | None, env: Mapping[str, str], config: Config) -> str:

@@ -14,6 +14,7 @@ from monitor.config import (
     Config,
     RuleConfig,
     Settings,
+    apply_env_overrides,
     load_config,
     resolve_config_path,
     resolve_database_url,
@@ -688,3 +689,30 @@ def test_relative_config_path_still_puts_the_database_beside_it(
     config = load_config("conf/../conf/sources.yaml", {})
     assert config.path == tmp_path / "conf" / "sources.yaml"
     assert resolve_database_url(None, {}, config) == f"sqlite:///{tmp_path}/conf/news.db"
+
+
+@pytest.mark.parametrize(
+    ("env", "host", "port"),
+    [
+        ({}, "127.0.0.1", 8080),
+        ({"NEWSMON_HTTP_HOST": "0.0.0.0"}, "0.0.0.0", 8080),
+        ({"NEWSMON_HTTP_PORT": "9090"}, "127.0.0.1", 9090),
+        ({"NEWSMON_HTTP_HOST": " ", "NEWSMON_HTTP_PORT": ""}, "127.0.0.1", 8080),
+    ],
+)
+def test_http_host_and_port_from_the_environment_win(
+    tmp_path: Path, env: dict[str, str], host: str, port: int
+) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text("settings:\n  http: {host: 127.0.0.1, port: 8080}\n")
+    config = apply_env_overrides(load_config(path, {}), env)
+    assert (config.settings.http.host, config.settings.http.port) == (host, port)
+
+
+@pytest.mark.parametrize("port", ["http", "70000", "-1"])
+def test_a_bad_http_port_in_the_environment_is_a_clear_error(tmp_path: Path, port: str) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text("sources: []\n")
+    with pytest.raises(ConfigError) as caught:
+        apply_env_overrides(load_config(path, {}), {"NEWSMON_HTTP_PORT": port})
+    assert str(caught.value) == f"NEWSMON_HTTP_PORT: invalid port '{port}' (use 0-65535)"
