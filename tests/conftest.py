@@ -8,6 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
+
+from tests.helpers import FeedServer, Sink, SmtpSink
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -81,3 +84,32 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip(f"shared corpus not found at {CORPUS}")
     return CORPUS
+
+
+@pytest.fixture
+def feeds(httpserver: HTTPServer) -> FeedServer:
+    """Feeds and pages on a real HTTP server on 127.0.0.1, with ETag/304."""
+    return FeedServer(httpserver)
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    """A local HTTP sink for the Telegram Bot API and webhooks."""
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    try:
+        yield Sink(server)
+    finally:
+        server.clear()
+        server.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1."""
+    server = SmtpSink()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import email
 import email.policy
+import hashlib
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -17,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -115,11 +120,7 @@ class FeedServer:
     request's path and headers.
     """
 
-    def __init__(self, server: Any) -> None:
-        import hashlib
-
-        from werkzeug import Request, Response
-
+    def __init__(self, server: HTTPServer) -> None:
         self.server = server
         self.bodies: dict[str, tuple[bytes, str, int]] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
@@ -136,8 +137,6 @@ class FeedServer:
                 return Response(status=304, headers={"ETag": etag})
             return Response(body, status=status, content_type=ctype, headers={"ETag": etag})
 
-        import re
-
         server.expect_request(re.compile(".*")).respond_with_handler(handler)
 
     def set(
@@ -151,3 +150,29 @@ class FeedServer:
     def hits(self, path: str) -> list[dict[str, str]]:
         with self._lock:
             return [headers for p, headers in self.requests if p == path]
+
+
+class Sink:
+    """A local HTTP sink standing in for the Telegram Bot API and webhooks."""
+
+    def __init__(self, server: HTTPServer) -> None:
+        self.server = server
+        self.posts: list[tuple[str, dict[str, Any]]] = []
+
+        def handler(request: Request) -> Response:
+            body = request.get_data(as_text=True)
+            try:
+                doc = json.loads(body) if body else {}
+            except ValueError:
+                doc = dict(request.form)
+            self.posts.append((request.path, doc))
+            result = {"ok": True, "result": {"message_id": len(self.posts), "chat": {"id": 1}}}
+            return Response(json.dumps(result), content_type="application/json")
+
+        server.expect_request(re.compile(".*")).respond_with_handler(handler)
+
+    def telegram_texts(self) -> list[str]:
+        return [doc["text"] for path, doc in self.posts if path.endswith("/sendMessage")]
+
+    def webhook_bodies(self) -> list[str]:
+        return [doc.get("message", "") for path, doc in self.posts if path == "/hook"]

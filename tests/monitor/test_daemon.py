@@ -6,23 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.helpers import ROOT, FeedServer, SmtpSink, rss, wait_for
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    server = SmtpSink()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def start_daemon(config: Path, tmp_path: Path) -> subprocess.Popen[str]:

@@ -15,34 +15,8 @@ from pytest_httpserver import HTTPServer
 
 from notifiers.render import telegram_length
 from storage import Store
-from tests.helpers import FeedServer, SmtpSink, free_port, newsmon, rss
-from tests.monitor.test_run_once import Sink, story, write_config
-
-
-@pytest.fixture
-def feeds(httpserver: HTTPServer) -> FeedServer:
-    return FeedServer(httpserver)
-
-
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    try:
-        yield Sink(server)
-    finally:
-        server.clear()
-        server.stop()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    server = SmtpSink()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+from tests.helpers import FeedServer, Sink, SmtpSink, free_port, newsmon, rss
+from tests.monitor.test_run_once import story, write_config
 
 
 def alerts(config: Path, *args: str) -> list[dict[str, Any]]:

@@ -6,10 +6,8 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -26,16 +24,6 @@ OTHER_STORY = {"title": "Rice harvest up", "link": "https://e.org/rice", "guid":
 SMTP_PASSWORD = "pw-SECRET-4711"
 TG_TOKEN = "987654:SECRETtelegramTOKEN"
 METRICS_TOKEN = "scrape-SECRET-0815"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    server = SmtpSink()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_healthz_and_metrics_describe_the_running_daemon(

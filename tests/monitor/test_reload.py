@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.helpers import FeedServer, SmtpSink, newsmon, rss, wait_for
 from tests.monitor.ops_helpers import DaemonProcess
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    server = SmtpSink()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def config_text(port: int, smtp: SmtpSink, sources: dict[str, str], keywords: str) -> str:

@@ -3,71 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
-
-from tests.helpers import FeedServer, SmtpSink, newsmon, rss
+from tests.helpers import FeedServer, Sink, SmtpSink, newsmon, rss
 
 TOKEN = "123456:SECRETtokenABC"
-
-
-class Sink:
-    """A local HTTP sink standing in for the Telegram Bot API and webhooks."""
-
-    def __init__(self, server: HTTPServer) -> None:
-        self.server = server
-        self.posts: list[tuple[str, dict[str, Any]]] = []
-
-        def handler(request: Request) -> Response:
-            body = request.get_data(as_text=True)
-            try:
-                doc = json.loads(body) if body else {}
-            except ValueError:
-                doc = dict(request.form)
-            self.posts.append((request.path, doc))
-            result = {"ok": True, "result": {"message_id": len(self.posts), "chat": {"id": 1}}}
-            return Response(json.dumps(result), content_type="application/json")
-
-        import re
-
-        server.expect_request(re.compile(".*")).respond_with_handler(handler)
-
-    def telegram_texts(self) -> list[str]:
-        return [doc["text"] for path, doc in self.posts if path.endswith("/sendMessage")]
-
-    def webhook_bodies(self) -> list[str]:
-        return [doc.get("message", "") for path, doc in self.posts if path == "/hook"]
-
-
-@pytest.fixture
-def feeds(httpserver: HTTPServer) -> FeedServer:
-    return FeedServer(httpserver)
-
-
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    try:
-        yield Sink(server)
-    finally:
-        server.clear()
-        server.stop()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    server = SmtpSink()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def write_config(
