@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, TextIO
 
 import typer
 
@@ -105,12 +105,12 @@ def main_options(
 _OUTPUT = {"json_logs": False}
 
 
-def make_channels(config: Config) -> Channels:
+def make_channels(config: Config, *, console: TextIO | None = None) -> Channels:
     """The config's channels; console alerts become JSON lines when logs are JSON."""
     return Channels(
         config.channels,
         telegram_api_url=config.settings.telegram_api_url,
-        console=sys.stdout,
+        console=console or sys.stdout,
         console_json=_OUTPUT["json_logs"],
     )
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import typer
 
@@ -46,10 +47,12 @@ def search(
     g = globals_of(ctx)
     store = g.store(None if _database_given(g.database_arg) else g.config())
     try:
+        if source is not None and not store.source_ids([source]):
+            raise UsageError(f"search: unknown source '{source}'")
         found = search_store(store, query, since=parse_since(since), source=source, limit=limit)
     finally:
         store.close()
-    docs = [article_json(row, snippet=match.snippet) for row, match in found]
+    docs = [article_json(row, snippet=marked(match)) for row, match in found]
     if fmt is Format.json:
         print_json(docs)
     elif fmt is Format.csv:
@@ -78,7 +81,9 @@ def rematch(
         found = list(rematch_rows(store.iter_articles(parse_since(since)), rules.matcher, tags_of))
         summary = f"rematch: {len(found)} match(es) in {len({r.id for r, _ in found})} article(s)"
         if alert:
-            summary += "; " + _alert(config, store, rules, found)
+            # Console alerts must not mix into a JSON or CSV document on stdout.
+            console = sys.stdout if fmt is Format.table else sys.stderr
+            summary += "; " + _alert(config, store, rules, found, console)
     finally:
         store.close()
     rows = [_rematch_json(row, match) for row, match in found]
@@ -110,12 +115,28 @@ def _rematch_json(row: ArticleRow, match: Match) -> dict[str, Any]:
         "url": row.url,
         "title": row.title,
         "terms": list(match.terms),
-        "snippet": match.snippet,
+        "snippet": marked(match),
     }
 
 
+def marked(match: Match) -> str:
+    """The snippet with its hits marked «like this» (plain text, any output format)."""
+    out, last = [], 0
+    for start, end in sorted(match.spans):
+        if start < last:
+            continue  # overlapping spans: the first one wins
+        out += [match.snippet[last:start], "«", match.snippet[start:end], "»"]
+        last = end
+    out.append(match.snippet[last:])
+    return "".join(out)
+
+
 def _alert(
-    config: Config, store: Store, rules: Rules, found: list[tuple[ArticleRow, Match]]
+    config: Config,
+    store: Store,
+    rules: Rules,
+    found: list[tuple[ArticleRow, Match]],
+    console: TextIO,
 ) -> str:
     """Queue the matches through the outbox (its unique key drops repeats), then deliver."""
     now = datetime.now(UTC)
@@ -128,7 +149,7 @@ def _alert(
         )
     queued = sum(store.queue_deliveries(aid, items, now) for aid, items in by_article.items())
     wanted = sum(len(items) for items in by_article.values())
-    channels = make_channels(config)
+    channels = make_channels(config, console=console)
     deliverer = Deliverer(store, channels, lease_seconds=config.settings.delivery_lease)
     report: DeliveryReport = asyncio.run(deliverer.deliver_pending())
     return (

@@ -160,5 +160,9 @@ class Daemon:
 
     def _poll_done(self, task: asyncio.Task[PollReport]) -> None:
         self.in_flight.discard(task)
-        if not task.cancelled() and task.exception() is None and task.result().deliveries:
+        if task.cancelled():
+            return
+        if (exc := task.exception()) is not None:  # poll_source catches all; never silent
+            log.error("poll task %s failed", task.get_name(), exc_info=exc)
+        elif task.result().deliveries:
             self.wake.set()

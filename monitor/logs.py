@@ -60,6 +60,11 @@ def setup_logging(verbosity: int, *, json_format: bool, stream: TextIO | None = 
         logging.getLogger(noisy).setLevel(max(level, logging.INFO))
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Their INFO lines ("Context impl SQLiteImpl", "Adding job tentatively") are noise
+    # at the default level; -v shows them.
+    quiet = logging.INFO if verbosity > 0 else logging.WARNING
+    for chatty in ("alembic", "apscheduler.scheduler"):
+        logging.getLogger(chatty).setLevel(max(level, quiet))
 
 
 def log_to(stream: TextIO) -> None:

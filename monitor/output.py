@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from storage.types import ArticleRow, DeliveryRow, SourceStatus
 
@@ -128,9 +129,10 @@ def print_table(
     stream = out or sys.stdout
     width = None if stream.isatty() else 200
     console = Console(file=stream, soft_wrap=False, width=width)
-    table = Table(title=title, show_lines=False)
+    table = Table(title=Text(title) if title else None, show_lines=False)
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+        # Text cells, not markup: "[/]" or "[link=...]" in a news title stays text.
+        table.add_row(*(Text("" if row.get(c) is None else str(row.get(c))) for c in columns))
     console.print(table)

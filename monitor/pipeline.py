@@ -99,6 +99,12 @@ async def poll_source(due: DueSource, ctx: PollContext) -> PollReport:
         timing = PollTiming(interval, error_count=due.error_count + 1, retry_after=retry_after)
         result_fields = {}
         log.warning("%s", exc, extra={"source": due.name, "url": due.url})
+    except Exception as exc:  # a bug must not stop the other sources, nor hide
+        error = f"poll: {due.name}: internal error: {type(exc).__name__}: {exc}"
+        report = PollReport(due.name, "error", error=error)
+        timing = PollTiming(interval, error_count=due.error_count + 1)
+        result_fields = {}
+        log.exception("%s", error, extra={"source": due.name, "url": due.url})
     now = ctx.clock()
     result = PollResult(
         source_id=due.id,

@@ -25,6 +25,7 @@ from monitor.text import term_tokens
 
 __all__ = [
     "FIELDS",
+    "MAX_NEAR",
     "And",
     "Near",
     "Node",
@@ -42,6 +43,7 @@ MAX_DEPTH = 100  # NOTs and parentheses; deeper is a mistake, and would exhaust 
 FIELDS = ("title", "body", "url", "source", "author")
 _OPERATORS = {"AND", "OR", "NOT"}
 _NEAR = re.compile(r"NEAR(?:/(\S*))?")
+MAX_NEAR = 1000  # words; more is "anywhere in the text", and huge numbers overflow
 _FIELD = re.compile(r"([A-Za-z]+):")
 _WORD_END = re.compile(r'[\s()"]')
 
@@ -207,6 +209,8 @@ def _word(query: str, word: str, column: int) -> _Token:
     if near:
         if not near.group(1) or not near.group(1).isdigit():
             raise QuerySyntaxError(query, column, "NEAR needs a distance in words, e.g. NEAR/5")
+        if int(near.group(1)) > MAX_NEAR:
+            raise QuerySyntaxError(query, column, f"NEAR distance is at most {MAX_NEAR} words")
         return _Token("near", word, column, distance=int(near.group(1)))
     star = word.find("*")
     if star != -1 and star != len(word) - 1:

@@ -1,50 +1,75 @@
 """Searching the archive and re-running rules over it, with the rules' own evaluator.
 
-`search` asks the store's full-text index (FTS5 / tsvector) for candidates that
-hold every word the query requires, then keeps the ones the exact evaluator
-matches. A query that requires no word the index can look up (only OR, NOT,
-``url:``/``source:``/``author:`` terms or words of spaceless scripts) is
-evaluated on the newest `SCAN_CAP` articles instead. `rematch` runs compiled
-rules over stored articles.
+`search` turns the query into clauses of words the full-text index (FTS5 /
+tsvector) can look up — a disjunction of conjunctions, so `a OR (b c)` asks
+for articles holding `a` and for those holding both `b` and `c` — and keeps
+the candidates the exact evaluator matches. A query the index cannot narrow
+(a bare NOT, or only ``url:``/``source:``/``author:`` terms or words of
+spaceless scripts) is evaluated on every stored article, streamed in pages.
+`rematch` runs compiled rules over stored articles.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 
 from monitor.matching import Document, Match, Matcher, RuleSpec
-from monitor.query import And, Near, Node, Term
+from monitor.query import And, Near, Node, Or, Term
 from monitor.text import is_spaceless
 from storage import Store
 from storage.types import ArticleRow
 
-__all__ = ["SCAN_CAP", "candidate_words", "document_of_row", "rematch", "search"]
+__all__ = ["candidate_clauses", "document_of_row", "rematch", "search"]
 
-SCAN_CAP = 10_000  # articles a query without indexable words is evaluated on
 _MAX_CANDIDATES = 100_000
+_MAX_CLAUSES = 32  # beyond this, an AND keeps only its narrowest child's clauses
 _INDEXED_FIELDS = (None, "title", "body")
 
+Clauses = list[tuple[str, ...]]
 
-def candidate_words(node: Node) -> list[str]:
-    """Words (``"a b"`` phrases, ``word*`` prefixes) every match of `node` contains."""
+
+def candidate_clauses(node: Node) -> Clauses | None:
+    """Word sets, one of which every match of `node` contains in full; None: can't narrow.
+
+    Words are FTS terms: ``"a b"`` phrases as written, ``word*`` prefixes.
+    """
     if isinstance(node, Term):
         indexable = (
             node.field in _INDEXED_FIELDS
             and not is_spaceless(node.text)
             and not (node.prefix and " " in node.text)
         )
-        return [node.text + ("*" if node.prefix else "")] if indexable else []
+        return [(node.text + ("*" if node.prefix else ""),)] if indexable else None
+    if isinstance(node, Or):
+        parts = [candidate_clauses(child) for child in node.children]
+        if any(part is None for part in parts):
+            return None  # a branch the index cannot narrow: any article may match
+        return [clause for part in parts if part is not None for clause in part]
     if isinstance(node, And):
-        return list(dict.fromkeys(w for child in node.children for w in candidate_words(child)))
+        narrowing = [p for p in (candidate_clauses(c) for c in node.children) if p is not None]
+        if not narrowing:
+            return None
+        return _conjunction(narrowing)
     if isinstance(node, Near):
-        words = [*candidate_words_of(node.left), *candidate_words_of(node.right)]
-        return list(dict.fromkeys(words))
-    return []  # OR, NOT: nothing is required
+        sides = [candidate_clauses(Or(tuple(side))) for side in (node.left, node.right)]
+        narrowing = [side for side in sides if side is not None]
+        return _conjunction(narrowing) if narrowing else None
+    return None  # NOT: nothing is required
 
 
-def candidate_words_of(side: tuple[Term, ...]) -> list[str]:
-    return candidate_words(side[0]) if len(side) == 1 else []
+def _conjunction(parts: list[Clauses]) -> Clauses:
+    size = 1
+    for part in parts:
+        size *= len(part)
+    if size > _MAX_CLAUSES:
+        return min(parts, key=len)  # still a correct superset: a match satisfies every part
+    return [
+        tuple(dict.fromkeys(w for clause in combo for w in clause))
+        for combo in itertools.product(*parts)
+    ]
 
 
 def document_of_row(row: ArticleRow, tags: frozenset[str] = frozenset()) -> Document:
@@ -70,18 +95,49 @@ def search(
 ) -> list[tuple[ArticleRow, Match]]:
     """Stored articles matching `query`, newest first (QuerySyntaxError for a bad query)."""
     spec = RuleSpec("search", query=query)
-    words = candidate_words(spec.tree())
+    clauses = candidate_clauses(spec.tree())
     matcher = Matcher([spec])
     # Bodies enter the index in batches; search must see every body stored so far.
     while store.index_bodies(5000):
         pass
-    cap = max(4 * limit, 200) if words else SCAN_CAP
+    if clauses is None:
+        rows: Iterable[ArticleRow] = (
+            row for row in store.iter_articles(since) if source is None or row.source == source
+        )
+        return heapq.nlargest(limit, _matching(rows, matcher), key=_newest)
+    found: dict[int, tuple[ArticleRow, Match]] = {}
+    for words in clauses:
+        for row, match in _search_clause(store, matcher, list(words), since, source, limit):
+            found.setdefault(row.id, (row, match))
+    return sorted(found.values(), key=_newest, reverse=True)[:limit]
+
+
+def _search_clause(
+    store: Store,
+    matcher: Matcher,
+    words: list[str],
+    since: datetime | None,
+    source: str | None,
+    limit: int,
+) -> list[tuple[ArticleRow, Match]]:
+    cap = max(4 * limit, 200)
     while True:
         rows = store.search(words, since=since, source=source, limit=cap)
-        found = [(row, m[0]) for row in rows if (m := matcher.match(document_of_row(row)))]
-        if len(found) >= limit or len(rows) < cap or not words or cap >= _MAX_CANDIDATES:
+        found = list(_matching(rows, matcher))
+        if len(found) >= limit or len(rows) < cap or cap >= _MAX_CANDIDATES:
             return found[:limit]
         cap *= 4  # the exact evaluator rejected many candidates: look further back
+
+
+def _matching(rows: Iterable[ArticleRow], matcher: Matcher) -> Iterator[tuple[ArticleRow, Match]]:
+    for row in rows:
+        if hit := matcher.match(document_of_row(row)):
+            yield row, hit[0]
+
+
+def _newest(item: tuple[ArticleRow, Match]) -> tuple[datetime, int]:
+    row = item[0]
+    return (row.published_at or row.fetched_at, row.id)
 
 
 def rematch(

@@ -151,3 +151,20 @@ def test_console_alerts_are_json_lines_when_logs_are_json(
     assert alert["items"][0]["url"] == "https://e.org/a"
     assert alert["items"][0]["title"] == "ASEAN summit"
     assert all(json.loads(line)["logger"] for line in result.stderr.splitlines())
+
+
+def test_tables_show_news_text_literally_never_as_markup(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    feeds = FeedServer(httpserver)
+    title = "ASEAN [/] markup [bold]test[/bold] [link=http://evil.example]x[/link]"
+    url = feeds.set("/feed.xml", rss([{"title": title, "link": "https://e.org/a"}]))
+    config = tmp_path / "sources.yaml"
+    config.write_text(f"sources:\n  - name: wire\n    url: {url}\nrules: []\n")
+    assert newsmon("run", "--once", config=config).returncode == 0
+
+    found = newsmon("search", "ASEAN", config=config)
+
+    assert found.returncode == 0, found.stderr
+    assert "[/]" in found.stdout
+    assert "[bold]test[/bold]" in found.stdout

@@ -58,6 +58,7 @@ def test_parse_tree(query: str, tree: Node) -> None:
         ("a * b", 3, "'*' needs a word before it (Russia*)"),
         ("a NEAR b", 3, "NEAR needs a distance in words, e.g. NEAR/5"),
         ("a NEAR/x b", 3, "NEAR needs a distance in words, e.g. NEAR/5"),
+        ("a NEAR/99999999999999999999 b", 3, "NEAR distance is at most 1000 words"),
         ("a NEAR/2 (b AND c)", 3, "NEAR needs a word or phrase on each side"),
         ("title:a NEAR/2 body:b", 9, "NEAR needs both sides in the same field"),
         ("headline:x", 1, "unknown field 'headline' (use title, body, url, source, author)"),

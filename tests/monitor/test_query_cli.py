@@ -52,10 +52,14 @@ def test_search_uses_the_query_language_and_marks_a_snippet(archive: Path) -> No
     (doc,) = json.loads(result.stdout)
     assert doc["title"] == "Russian envoy meets ASEAN ministers"
     assert doc["url"] == "https://e.org/envoy"
-    assert "Phnom Pénh" in doc["snippet"]
+    assert "«Phnom Pénh»" in doc["snippet"]
+    assert "«Russian» envoy" in doc["snippet"]
     table = newsmon("search", "កម្ពុជា OR football", config=archive)
     assert table.returncode == 0, table.stderr
     assert "2 result(s)" in table.stdout
+    unknown = newsmon("search", "rice", "--source", "nope", config=archive)
+    assert unknown.returncode == 2
+    assert "search: unknown source 'nope'" in unknown.stderr
 
 
 def test_search_syntax_error_shows_the_column_and_exits_2(tmp_path: Path) -> None:
@@ -112,7 +116,7 @@ def test_rematch_prints_what_would_alert_and_alerts_once_with_alert(archive: Pat
     ]
     assert rows[0]["terms"] == ["Russia*", "ASEAN"]
     assert rows[0]["url"] == "https://e.org/envoy"
-    assert "Russian envoy" in rows[0]["snippet"]
+    assert "«Russian» envoy meets «ASEAN» ministers" in rows[0]["snippet"]
     assert set(rows[0]) == {"rule", "id", "url", "title", "terms", "snippet"}
     alerts = newsmon("alerts", "--format", "json", config=archive)
     assert json.loads(alerts.stdout) == []
@@ -133,5 +137,11 @@ def test_rematch_prints_what_would_alert_and_alerts_once_with_alert(archive: Pat
     assert again.returncode == 0, again.stderr
     assert "0 alert(s) queued (1 already queued or sent); 0 sent, 0 failed" in again.stderr
     assert "[newsmon] envoy" not in again.stdout
+
     alerts = json.loads(newsmon("alerts", "--format", "json", config=archive).stdout)
     assert [(a["rule"], a["status"]) for a in alerts] == [("envoy", "sent")]
+
+    as_json = newsmon("rematch", "--alert", "--rule", "khmer", "--format", "json", config=archive)
+    assert as_json.returncode == 0, as_json.stderr
+    assert [r["rule"] for r in json.loads(as_json.stdout)] == ["khmer"]  # nothing else on stdout
+    assert "[newsmon] khmer: Rice harvest" in as_json.stderr  # the console alert went there

@@ -9,7 +9,7 @@ import pytest
 
 from monitor.matching import RuleSpec, compile_rules
 from monitor.query import parse_query
-from monitor.search import candidate_words, rematch, search
+from monitor.search import candidate_clauses, rematch, search
 from storage import Store
 from tests.storage.builders import add_sources, article, no_alerts
 
@@ -101,22 +101,41 @@ def test_search_result_explains_the_match(store: Store) -> None:
 
 
 @pytest.mark.parametrize(
-    ("query", "words"),
+    ("query", "clauses"),
     [
-        ("ASEAN", ["ASEAN"]),
-        ('Russia* "Phnom Penh" -sport', ["Russia*", "Phnom Penh"]),
-        ("title:a AND body:b AND url:c", ["a", "b"]),
-        ("a OR b", []),
-        ("NOT a", []),
-        ("(a OR b) c", ["c"]),
-        ("a NEAR/3 b", ["a", "b"]),
-        ("(a OR b) NEAR/3 c", ["c"]),
-        ("កម្ពុជា AND rice", ["rice"]),
-        ('"Phnom P"*', []),
+        ("ASEAN", [("ASEAN",)]),
+        ('Russia* "Phnom Penh" -sport', [("Russia*", "Phnom Penh")]),
+        ("title:a AND body:b AND url:c", [("a", "b")]),
+        ("a OR b", [("a",), ("b",)]),
+        ("a OR (b c)", [("a",), ("b", "c")]),
+        ("(a OR b) c", [("a", "c"), ("b", "c")]),
+        ("NOT a", None),
+        ("a OR url:x", None),  # the url: branch can match articles without any word
+        ("a NEAR/3 b", [("a", "b")]),
+        ("(a OR b) NEAR/3 c", [("a", "c"), ("b", "c")]),
+        ("កម្ពុជា AND rice", [("rice",)]),
+        ("កម្ពុជា", None),
+        ('"Phnom P"*', None),
     ],
 )
-def test_candidate_words_are_what_every_match_contains(query: str, words: list[str]) -> None:
-    assert candidate_words(parse_query(query)) == words
+def test_candidate_clauses_are_word_sets_one_of_which_every_match_contains(
+    query: str, clauses: list[tuple[str, ...]] | None
+) -> None:
+    assert candidate_clauses(parse_query(query)) == clauses
+
+
+def test_an_or_query_finds_old_articles_beyond_the_newest_ones(db_url: str) -> None:
+    store = Store.open(db_url)
+    ids = add_sources(store, "wire")
+    old = article(
+        "zanzibar", title="Zanzibar talks resume", published_at=datetime(2020, 1, 1, tzinfo=UTC)
+    )
+    newer = [article(f"n{i}", title=f"Rice harvest {i}", published_at=NOW) for i in range(300)]
+    store.ingest(ids["wire"], [old, *newer], no_alerts, NOW)
+    for query in ("Zanzibar OR Qwerty", "NOT rice", "url:zanzibar"):
+        titles = [row.title for row, _ in search(store, query, limit=5)]
+        assert "Zanzibar talks resume" in titles, query
+    store.close()
 
 
 def test_rematch_runs_rules_with_their_scopes_over_stored_articles(store: Store) -> None:
