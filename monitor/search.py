@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 
@@ -42,7 +43,9 @@ def candidate_clauses(node: Node) -> Clauses | None:
             and not is_spaceless(node.text)
             and not (node.prefix and " " in node.text)
         )
-        return [(node.text + ("*" if node.prefix else ""),)] if indexable else None
+        # The index holds text as written; NFKC makes a full-width ＡＳＥＡＮ query find "ASEAN".
+        word = unicodedata.normalize("NFKC", node.text) + ("*" if node.prefix else "")
+        return [(word,)] if indexable else None
     if isinstance(node, Or):
         parts = [candidate_clauses(child) for child in node.children]
         if any(part is None for part in parts):

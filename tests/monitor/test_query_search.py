@@ -116,6 +116,7 @@ def test_search_result_explains_the_match(store: Store) -> None:
         ("កម្ពុជា AND rice", [("rice",)]),
         ("កម្ពុជា", None),
         ('"Phnom P"*', None),
+        ("ＡＳＥＡＮ OR ﬁnance", [("ASEAN",), ("finance",)]),  # NFKC, as the text model
     ],
 )
 def test_candidate_clauses_are_word_sets_one_of_which_every_match_contains(
