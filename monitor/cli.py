@@ -22,6 +22,7 @@ from monitor.config import (
 )
 from monitor.errors import ConfigError, MonitorError
 from monitor.logs import setup_logging
+from monitor.redact import active_secrets, redact, set_secrets
 from monitor.units import parse_duration
 from notifiers import Channels, NotifyError
 from storage import StorageError, Store
@@ -51,7 +52,9 @@ class Globals:
         return resolve_config_path(self.config_arg, os.environ)
 
     def config(self) -> Config:
-        return apply_env_overrides(load_config(self.config_path(), os.environ), os.environ)
+        config = apply_env_overrides(load_config(self.config_path(), os.environ), os.environ)
+        set_secrets(config.secrets)  # logs and output mask them from here on (also on reload)
+        return config
 
     def database_url(self, config: Config | None = None) -> str:
         if config is None and (self.database_arg or os.environ.get("NEWSMON_DATABASE_URL")):
@@ -63,7 +66,7 @@ class Globals:
 
 
 def fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"newsmon: {message}", err=True)
+    typer.echo(redact(f"newsmon: {message}", active_secrets()), err=True)
     raise typer.Exit(code)
 
 
@@ -167,8 +170,8 @@ def main() -> None:
         # with SystemExit; our own errors propagate to here.
         app()
     except (ConfigError, UsageError) as exc:
-        typer.echo(f"newsmon: {exc}", err=True)
+        typer.echo(redact(f"newsmon: {exc}", active_secrets()), err=True)
         sys.exit(2)
     except (MonitorError, StorageError, NotifyError) as exc:
-        typer.echo(f"newsmon: {exc}", err=True)
+        typer.echo(redact(f"newsmon: {exc}", active_secrets()), err=True)
         sys.exit(1)

@@ -25,6 +25,7 @@ from monitor.cli import globals_of
 from monitor.commands import sources_app
 from monitor.errors import ConfigError, MonitorError, ParseError
 from monitor.opml import ExportSource, NewSource, parse_opml, plan_import, render_opml
+from monitor.redact import redact
 
 __all__ = ["append_sources", "sources_export", "sources_import"]
 
@@ -68,10 +69,13 @@ def sources_import(
 
 @sources_app.command("export")
 def sources_export(ctx: typer.Context) -> None:
-    """Print the configured feeds as OPML 2.0 (for another feed reader)."""
+    """Print the configured feeds as OPML 2.0 (for another feed reader).
+
+    URLs are printed with their ${VAR} secrets masked (***): the file may be shared.
+    """
     config = globals_of(ctx).config()
     sources = [
-        ExportSource(s.name, s.url, tuple(s.tags))
+        ExportSource(s.name, redact(s.url, config.secrets), tuple(s.tags))
         for s in config.sources
         if s.kind in (None, "feed")  # HTML listings and sitemaps are no feeds to a reader
     ]

@@ -5,7 +5,8 @@ validates it against the models in `monitor.config_models`, cross-checks names,
 and raises ``ConfigError`` listing every problem as ``file:line: key.path:
 message``, in file order. Validation runs in stages (YAML, top level, variables,
 fields, cross references); the first stage with problems reports all of its own.
-``resolve_config_path`` and ``resolve_database_url`` apply the order
+Every value substituted from the environment is kept in ``Config.secrets`` (see
+`monitor.redact`). ``resolve_config_path`` and ``resolve_database_url`` apply the order
 command line > environment > file > default.
 """
 
@@ -41,6 +42,7 @@ from monitor.config_yaml import (
 )
 from monitor.errors import ConfigError
 from monitor.query import query_problem
+from monitor.redact import secrets_of
 
 __all__ = [
     "CONSOLE_CHANNEL",
@@ -91,12 +93,15 @@ def _validate(root: Any, env: Mapping[str, str], path: Path) -> Config | list[Pr
     problems = _check_top_level(root)
     if problems:
         return problems
-    data, problems = interpolate(root, env)
+    substituted: set[str] = set()
+    data, problems = interpolate(root, env, substituted)
     if problems:
         return problems
     sections = {key: value for key, value in data.items() if value is not None}
     try:
-        config = Config.model_validate({**sections, "path": path})
+        config = Config.model_validate(
+            {**sections, "path": path, "secrets": secrets_of(substituted)}
+        )
     except ValidationError as exc:
         return translate_validation_error(exc, root, _allowed_keys)
     return _cross_check(config, root) or config

@@ -229,6 +229,8 @@ class Config(_Strict):
     sources: list[SourceConfig] = []
     rules: list[RuleConfig] = []
     path: Path
+    # Values substituted from the environment: masked in logs and output, never dumped.
+    secrets: frozenset[str] = Field(default=frozenset(), exclude=True, repr=False)
 
     @model_validator(mode="after")
     def _console_channel(self) -> Config:

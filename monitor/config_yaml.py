@@ -154,11 +154,14 @@ def line_of(root: Any, loc: Loc) -> int:
     return line
 
 
-def interpolate(root: Any, env: Mapping[str, str]) -> tuple[Any, list[Problem]]:
+def interpolate(
+    root: Any, env: Mapping[str, str], substituted: set[str] | None = None
+) -> tuple[Any, list[Problem]]:
     """A plain copy of the tree with ``${VAR}`` / ``${VAR:-default}`` replaced from `env`.
 
     Only string values are substituted, never keys. ``$${`` writes a literal ``${``.
     An unset variable with ``:-default`` (or set to the empty string) takes the default.
+    Each value taken from `env` is added to `substituted` (they are the secrets).
     """
     problems: list[Problem] = []
 
@@ -168,7 +171,7 @@ def interpolate(root: Any, env: Mapping[str, str]) -> tuple[Any, list[Problem]]:
         if isinstance(node, list):
             return [walk(v, (*loc, i)) for i, v in enumerate(node)]
         if isinstance(node, str):
-            return _substitute(str(node), env, lambda msg: report(loc, msg))
+            return _substitute(str(node), env, lambda msg: report(loc, msg), substituted)
         if isinstance(node, TaggedScalar):
             report(loc, f"unsupported YAML tag '{node.tag}'")
             return None
@@ -190,7 +193,12 @@ def _plain_key(key: Any) -> Any:
     return str(key) if isinstance(key, str) else key
 
 
-def _substitute(text: str, env: Mapping[str, str], report: Callable[[str], None]) -> str:
+def _substitute(
+    text: str,
+    env: Mapping[str, str],
+    report: Callable[[str], None],
+    substituted: set[str] | None = None,
+) -> str:
     def replace(match: re.Match[str]) -> str:
         escaped, body = match.groups()
         if escaped:
@@ -209,6 +217,8 @@ def _substitute(text: str, env: Mapping[str, str], report: Callable[[str], None]
                 f"(set it, or give a default: ${{{name}:-default}})"
             )
             return ""
+        if substituted is not None:
+            substituted.add(value)
         return value
 
     return _REFERENCE.sub(replace, text)

@@ -1,12 +1,20 @@
-"""Logging setup: human-readable lines by default, JSON lines with NEWSMON_LOG_FORMAT=json."""
+"""Logging setup: human-readable lines by default, JSON lines with NEWSMON_LOG_FORMAT=json.
+
+Human lines start with the UTC date and time (2026-11-29T04:55:12Z: a daemon runs
+for months) and end with ``[source]`` unless the source name is already a word of
+the line. Every line passes `monitor.redact.RedactFilter`, which masks secrets.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import TextIO
+
+from monitor.redact import RedactFilter
 
 __all__ = ["JsonFormatter", "log_to", "setup_logging"]
 
@@ -30,16 +38,27 @@ class JsonFormatter(logging.Formatter):
             value = getattr(record, key, None)
             if value is not None:
                 doc[key] = value
-        if record.exc_info:
+        if record.exc_text:  # set, and redacted, by RedactFilter
+            doc["exception"] = record.exc_text
+        elif record.exc_info:
             doc["exception"] = self.formatException(record.exc_info)
         return json.dumps(doc, ensure_ascii=False)
 
 
 class _HumanFormatter(logging.Formatter):
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = datetime.fromtimestamp(record.created, UTC)
+        return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
         source = getattr(record, "source", None)
-        return f"{line} [{source}]" if source and source not in line else line
+        if not source:
+            return line
+        # A whole word: source "sm" is not named by "newsmon".
+        message = record.getMessage()
+        named = re.search(rf"(?<![\w-]){re.escape(str(source))}(?![\w-])", message)
+        return line if named else f"{line} [{source}]"
 
 
 def setup_logging(verbosity: int, *, json_format: bool, stream: TextIO | None = None) -> None:
@@ -49,9 +68,8 @@ def setup_logging(verbosity: int, *, json_format: bool, stream: TextIO | None = 
     if json_format:
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(
-            _HumanFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
-        )
+        handler.setFormatter(_HumanFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.addFilter(RedactFilter())  # on the handler: it sees every logger's records
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -76,11 +76,12 @@ class ExportSource:
 def parse_opml(data: bytes) -> list[OpmlFeed]:
     """Every outline with an ``xmlUrl``, in document order (raises ParseError)."""
     # No entities, no network: an OPML file from elsewhere is untrusted input.
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True)
+    # No recover=True: a truncated file must fail, not import the feeds before the cut.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
     try:
         root: Any = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        raise ParseError(f"not an OPML file: {exc}") from None
+        raise ParseError(f"not an OPML file: invalid XML: {exc.msg}") from None
     if root is None or _local(root.tag) != "opml":
         raise ParseError("not an OPML file: the document's root is not <opml>")
     body = next((child for child in root if _local(child.tag) == "body"), None)

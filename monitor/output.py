@@ -1,4 +1,8 @@
-"""CLI output: JSON objects of the contract (DESIGN §9), tables, CSV, JSON lines."""
+"""CLI output: JSON objects of the contract (DESIGN §9), tables, CSV, JSON lines.
+
+Every printer masks the secrets installed by the CLI (`monitor.redact`): a source
+URL with ``${FEED_KEY}`` in it is stored and fetched as is, but printed as ``***``.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from monitor.redact import redact_value
 from storage.types import ArticleRow, DeliveryRow, SourceStatus
 
 __all__ = [
@@ -98,20 +103,20 @@ def delivery_json(row: DeliveryRow) -> Row:
 def print_json(doc: object, out: TextIO | None = None) -> None:
     """One JSON document and nothing else."""
     stream = out or sys.stdout
-    json.dump(doc, stream, ensure_ascii=False, indent=2)
+    json.dump(redact_value(doc), stream, ensure_ascii=False, indent=2)
     stream.write("\n")
 
 
 def print_jsonl(rows: Iterable[Row], out: TextIO | None = None) -> None:
     stream = out or sys.stdout
     for row in rows:
-        stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+        stream.write(json.dumps(redact_value(row), ensure_ascii=False) + "\n")
 
 
 def print_csv(rows: Iterable[Row], columns: Sequence[str], out: TextIO | None = None) -> None:
     writer = csv.DictWriter(out or sys.stdout, fieldnames=list(columns), extrasaction="ignore")
     writer.writeheader()
-    for row in rows:
+    for row in map(redact_value, rows):
         writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in columns})
 
 
@@ -132,7 +137,7 @@ def print_table(
     table = Table(title=Text(title) if title else None, show_lines=False)
     for column in columns:
         table.add_column(column, overflow="fold")
-    for row in rows:
+    for row in map(redact_value, rows):
         # Text cells, not markup: "[/]" or "[link=...]" in a news title stays text.
         table.add_row(*(Text("" if row.get(c) is None else str(row.get(c))) for c in columns))
     console.print(table)

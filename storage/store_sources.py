@@ -41,7 +41,8 @@ def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -
     """Mirror the configured sources; those no longer configured become inactive.
 
     A source whose URL changed forgets its validators (ETag, Last-Modified),
-    which belonged to the old URL, and is due at once.
+    which belonged to the old URL, and is due at once. A changed interval moves
+    the next poll to at most one new interval after the last poll.
     """
     existing = {row.name: row for row in conn.execute(sa.select(SOURCE))}
     for spec in specs:
@@ -57,6 +58,12 @@ def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -
         values: dict[str, object] = {**fields, "active": True}
         if old.url != spec.url:
             values.update(etag=None, last_modified=None, next_poll_at=now)
+        elif old.interval_seconds != spec.interval_seconds:
+            # A shorter interval applies now, not after the old (say 6 h) wait.
+            since = utc(old.last_poll_at) if old.last_poll_at is not None else now
+            sooner = since + timedelta(seconds=spec.interval_seconds)
+            current = utc(old.next_poll_at) if old.next_poll_at is not None else sooner
+            values["next_poll_at"] = min(current, sooner)
         if any(getattr(old, key) != value for key, value in values.items()):
             conn.execute(SOURCE.update().where(SOURCE.c.id == old.id).values(**values))
     names = [spec.name for spec in specs]

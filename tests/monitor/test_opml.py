@@ -130,6 +130,10 @@ def test_a_feed_without_a_title_is_named_after_its_host() -> None:
         (b"<html><body>hi</body></html>", "not an OPML file: the document's root is not <opml>"),
         (b"<opml version='2.0'><head/></opml>", "not an OPML file: no <body>"),
         (b"", "not an OPML file"),
+        (
+            b"<opml><body><outline",
+            "not an OPML file: invalid XML: Couldn't find end of Start Tag outline",
+        ),
     ],
 )
 def test_a_file_that_is_not_opml_is_refused(data: bytes, message: str) -> None:
@@ -227,4 +231,23 @@ def test_importing_a_file_that_is_not_opml_says_so(tmp_path: Path) -> None:
     assert result.stderr.strip() == (
         f"newsmon: sources import: {bad}: not an OPML file: the document's root is not <opml>"
     )
+    assert config.read_text() == CONFIG
+
+
+def test_importing_a_truncated_file_fails_naming_the_file_and_the_xml_problem(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "sources.yaml"
+    config.write_text(CONFIG)
+    cut = tmp_path / "cut.opml"
+    cut.write_text(
+        '<opml version="2.0"><body><outline text="A" xmlUrl="https://a.example/rss"/><outline'
+    )
+    result = newsmon("sources", "import", str(cut), config=config, env=ENV)
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"newsmon: sources import: {cut}: not an OPML file: invalid XML: "
+    ), result.stderr
+    assert "line 1, column" in result.stderr
+    assert "added" not in result.stdout
     assert config.read_text() == CONFIG

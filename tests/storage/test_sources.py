@@ -53,6 +53,31 @@ def test_a_source_whose_url_changed_forgets_its_validators(store: Store) -> None
     assert (due.url, due.etag, due.last_modified) == ("https://moved.example/rss", None, None)
 
 
+def test_a_shorter_interval_on_reload_applies_without_waiting_for_the_old_schedule(
+    store: Store,
+) -> None:
+    six_hours, five_minutes = 6 * 3600, 300
+    feed = "https://a.example/feed.xml"
+    store.sync_sources([SourceSpec("a", feed, "feed", six_hours)], NOW)
+    [due] = store.claim_due_sources(NOW)
+    store.record_poll(PollResult(due.id, NOW, NOW + timedelta(seconds=six_hours)))
+    store.sync_sources([SourceSpec("a", feed, "feed", five_minutes)], NOW + timedelta(minutes=1))
+    assert names(store.claim_due_sources(SOON - timedelta(seconds=1))) == []
+    assert names(store.claim_due_sources(SOON)) == ["a"]  # last poll + 5 min, not + 6 h
+    [status] = store.source_statuses(SOON)
+    assert status.next_poll_at == SOON
+
+
+def test_a_longer_interval_on_reload_keeps_the_poll_already_planned(store: Store) -> None:
+    feed = "https://a.example/feed.xml"
+    store.sync_sources([SourceSpec("a", feed, "feed", 300)], NOW)
+    [due] = store.claim_due_sources(NOW)
+    store.record_poll(PollResult(due.id, NOW, SOON))
+    store.sync_sources([SourceSpec("a", feed, "feed", 6 * 3600)], NOW)
+    [status] = store.source_statuses(NOW)
+    assert status.next_poll_at == SOON
+
+
 def test_claim_due_sources_respects_next_poll_at_and_leases(store: Store) -> None:
     add_sources(store, "early", now=NOW)
     store.sync_sources(
