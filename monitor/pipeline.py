@@ -158,7 +158,8 @@ async def _fetch_and_store(
         )
 
     result = await asyncio.to_thread(ctx.store.ingest, due.id, articles, route, ctx.clock())
-    overflow = (
+    # Items held back by the per-poll page cap are waiting too: poll sooner.
+    overflow = collected.held_back > 0 or (
         due.last_success_at is not None and collected.seen > 1 and len(result.new) == collected.seen
     )
     report = PollReport(
@@ -180,6 +181,10 @@ async def _fetch_and_store(
         extra={"source": due.name, "url": due.url},
     )
     timing = PollTiming(
-        due.interval_seconds, max_age=max_age, ttl=collected.ttl_seconds, window_overflow=overflow
+        due.interval_seconds,
+        max_age=max_age,
+        ttl=collected.ttl_seconds,
+        window_overflow=overflow,
+        overflow_streak=due.overflow_streak + 1,
     )
     return report, timing, validators

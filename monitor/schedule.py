@@ -38,6 +38,7 @@ class PollTiming:
     max_age: int | None = None  # Cache-Control max-age
     ttl: int | None = None  # RSS <ttl>, seconds
     window_overflow: bool = False  # every item was new: some may have been missed
+    overflow_streak: int = 1  # consecutive such polls, this one included: halve per step
 
 
 def next_poll_at(now: datetime, timing: PollTiming, jitter: float = 0.5) -> datetime:
@@ -49,7 +50,8 @@ def next_poll_at(now: datetime, timing: PollTiming, jitter: float = 0.5) -> date
     if timing.error_count > 0:
         base = min(base * 2 ** min(timing.error_count, 20), max(MAX_BACKOFF, base))
     elif timing.window_overflow:
-        base = max(base / 2, min(MIN_INTERVAL, base))
+        halved = base / 2 ** min(max(timing.overflow_streak, 1), 20)
+        base = max(halved, min(MIN_INTERVAL, base))
     delay = base * (1 + JITTER * (2 * jitter - 1))
     floors = [timing.retry_after, timing.max_age, timing.ttl]
     # The server's wishes win over our jitter and over the overflow speed-up,

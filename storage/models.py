@@ -73,6 +73,8 @@ class Source(SQLModel, table=True):
     last_error: str | None = None
     items_seen_last: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     window_overflows: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Consecutive polls in which every item was new; the interval halves per step.
+    overflow_streak: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = _time(nullable=False)
 
 

@@ -34,6 +34,7 @@ _DUE_COLUMNS = (
     SOURCE.c.last_modified,
     SOURCE.c.error_count,
     SOURCE.c.last_success_at,
+    SOURCE.c.overflow_streak,
 )
 
 
@@ -108,6 +109,7 @@ def _due(row: AnyRow) -> DueSource:
         last_modified=row.last_modified,
         error_count=row.error_count,
         last_success_at=row.last_success_at,
+        overflow_streak=row.overflow_streak,
     )
 
 
@@ -144,6 +146,9 @@ def record_poll(conn: Connection, result: PollResult) -> None:
         values.update(error_count=SOURCE.c.error_count + 1, last_error=result.error)
     if result.window_overflow:
         values["window_overflows"] = SOURCE.c.window_overflows + 1
+        values["overflow_streak"] = SOURCE.c.overflow_streak + 1
+    elif result.error is None:
+        values["overflow_streak"] = 0  # a poll that saw known items again
     conn.execute(SOURCE.update().where(SOURCE.c.id == result.source_id).values(**values))
 
 

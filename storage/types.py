@@ -48,6 +48,7 @@ class DueSource:
     last_modified: str | None
     error_count: int
     last_success_at: datetime | None = None  # None: never polled successfully
+    overflow_streak: int = 0  # consecutive polls in which every item was new
 
 
 @dataclass(frozen=True, slots=True)

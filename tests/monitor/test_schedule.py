@@ -23,6 +23,8 @@ NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
         (PollTiming(interval=600, max_age=1800), 0.5, 1800),
         (PollTiming(interval=600, ttl=3600), 0.0, 3600),
         (PollTiming(interval=600, window_overflow=True), 0.5, 300),  # sooner
+        (PollTiming(interval=600, window_overflow=True, overflow_streak=2), 0.5, 150),  # again
+        (PollTiming(interval=600, window_overflow=True, overflow_streak=9), 0.5, 60),  # floor
         (PollTiming(interval=90, window_overflow=True), 0.5, 60),  # bounded by a floor
         (PollTiming(interval=30, window_overflow=True), 0.5, 30),  # floor never slows down
         (PollTiming(interval=86400, error_count=2), 0.5, 86400),  # backoff never shortens

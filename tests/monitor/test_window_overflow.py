@@ -41,7 +41,7 @@ def test_a_poll_where_every_item_is_new_is_recorded_and_halves_the_interval(
     db_url = f"sqlite:///{tmp_path / 'newsmon.db'}"
     now = [START]
 
-    async def three_polls() -> list[tuple[bool, timedelta]]:
+    async def polls_in_a_row() -> list[tuple[bool, timedelta]]:
         config = load_config(config_path, {})
         store = Store.open(db_url)
         try:
@@ -52,8 +52,15 @@ def test_a_poll_where_every_item_is_new_is_recorded_and_halves_the_interval(
                 seen = []
                 # first poll: all new, but nothing was known before: no overflow
                 # second: three items, none seen before: the window overflowed
-                # third: one new among known ones: back to the full interval
-                for body in (items("a", "b", "c"), items("d", "e", "f"), items("g", "d", "e")):
+                # third: all new again: halved again
+                # fourth: one new among known ones: back to the full interval
+                bodies = (
+                    items("a", "b", "c"),
+                    items("d", "e", "f"),
+                    items("g", "h", "i"),
+                    items("j", "g", "h"),
+                )
+                for body in bodies:
                     feeds.set("/feed.xml", body)
                     [report] = await daemon.poll_all()
                     [status] = store.source_statuses(now[0])
@@ -65,17 +72,18 @@ def test_a_poll_where_every_item_is_new_is_recorded_and_halves_the_interval(
             store.close()
 
     overflows_before = REGISTRY.get_sample_value("newsmon_window_overflows_total") or 0.0
-    polls = asyncio.run(three_polls())
+    polls = asyncio.run(polls_in_a_row())
 
     assert polls == [
         (False, timedelta(hours=1)),
         (True, timedelta(minutes=30)),
+        (True, timedelta(minutes=15)),
         (False, timedelta(hours=1)),
     ]
-    assert REGISTRY.get_sample_value("newsmon_window_overflows_total") == overflows_before + 1
+    assert REGISTRY.get_sample_value("newsmon_window_overflows_total") == overflows_before + 2
     listing = newsmon(
         "sources", "--format", "json", config=config_path, env={"NEWSMON_DATABASE_URL": db_url}
     )
     assert listing.returncode == 0, listing.stderr
     [source] = json.loads(listing.stdout)
-    assert (source["name"], source["window_overflows"]) == ("busy", 1)
+    assert (source["name"], source["window_overflows"]) == ("busy", 2)
