@@ -1,8 +1,15 @@
-"""`newsmon digest [--rule NAME]`: send the pending digests now."""
+"""`newsmon digest [--rule NAME]`: send the pending digests now.
+
+Failed digest matches that are due for a retry are sent too; ones still
+waiting for their next attempt are listed with its time.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -11,19 +18,46 @@ from monitor.cli import UsageError, app, globals_of, make_channels
 from monitor.config import Config
 from monitor.delivery import Deliverer, SendOutcome
 from monitor.digest import send_digests
+from storage.types import DeliveryRow
 
-__all__ = ["digest", "digest_line"]
+__all__ = ["digest", "digest_line", "waiting_lines"]
+
+
+def _matches(n: int) -> str:
+    return f"{n} match" if n == 1 else f"{n} matches"
+
+
+def _utc(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%dT%H:%M:%SZ}"
 
 
 def digest_line(outcome: SendOutcome) -> str:
     """One line per digest message: rule, channel, how many matches, what happened."""
-    n = outcome.rows
-    what = f"{n} match" if n == 1 else f"{n} matches"
-    head = f"digest {outcome.alert.rule} -> {outcome.channel}: {what}"
+    head = f"digest {outcome.alert.rule} -> {outcome.channel}: {_matches(outcome.rows)}"
     if outcome.result.ok:
         return f"{head} sent"
-    when = f" (retry after {outcome.retry_at:%Y-%m-%dT%H:%M:%SZ})" if outcome.retry_at else ""
+    if outcome.sent_rows:  # a message in parts that failed part-way
+        head += f", {outcome.sent_rows} sent, {outcome.rows - outcome.sent_rows}"
+    when = f" (retry after {_utc(outcome.retry_at)})" if outcome.retry_at else ""
     return f"{head} failed: {outcome.result.error}{when}"
+
+
+def waiting_lines(rows: Sequence[DeliveryRow], rule: str | None = None) -> list[str]:
+    """Failed digest matches not yet due, per rule and channel, with their next attempt."""
+    count: Counter[tuple[str, str]] = Counter()
+    first: dict[tuple[str, str], datetime] = {}
+    for row in rows:
+        if row.mode != "digest" or row.status != "failed" or row.next_attempt_at is None:
+            continue
+        if rule is not None and row.rule != rule:
+            continue
+        key = (row.rule, row.channel)
+        count[key] += 1
+        first[key] = min(first.get(key, row.next_attempt_at), row.next_attempt_at)
+    return [
+        f"digest {r} -> {c}: {_matches(n)} waiting to be retried at {_utc(first[(r, c)])}"
+        for (r, c), n in sorted(count.items())
+    ]
 
 
 def _check_rule(config: Config, rule: str) -> None:
@@ -53,9 +87,12 @@ def digest(
     try:
         deliverer = Deliverer(store, channels, lease_seconds=config.settings.delivery_lease)
         outcomes = asyncio.run(send_digests(deliverer, None if rule is None else [rule]))
+        waiting = waiting_lines(store.list_deliveries("failed", limit=100_000), rule)
     finally:
         store.close()
-    if not outcomes:
+    for line in waiting:
+        typer.echo(line)
+    if not outcomes and not waiting:
         typer.echo("no pending digest matches" + (f" for {rule}" if rule else ""))
     for outcome in outcomes:
         typer.echo(digest_line(outcome), err=not outcome.result.ok)

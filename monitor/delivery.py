@@ -3,7 +3,10 @@
 Rows are claimed with a lease before sending and marked after, so a crash
 leaves them `sending` until the lease expires and another pass retries them:
 at-least-once, with a duplicate possible only between the channel accepting
-and the row being marked.
+and the row being marked. A message sent in parts (Telegram) that fails
+part-way marks the items of the accepted parts sent; only the rest is retried.
+A channel that asks to wait (HTTP 429 "retry after N") is paused for the rest
+of the pass: its other claimed rows are deferred N seconds, no attempt counted.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from monitor import metrics
 from monitor.schedule import delivery_retry_at
@@ -25,6 +28,7 @@ from storage.types import ClaimedDelivery
 __all__ = [
     "DELIVERY_LEASE_SECONDS",
     "FLOOD_THRESHOLD",
+    "LATENCY_MAX_AGE",
     "Deliverer",
     "DeliveryReport",
     "SendOutcome",
@@ -36,6 +40,8 @@ log = logging.getLogger("newsmon.delivery")
 
 FLOOD_THRESHOLD = 10  # more instant alerts than this for one channel in one pass: combine
 DELIVERY_LEASE_SECONDS = 300  # how long a claimed row is ours before another sender may take it
+# Older articles (a first poll, a backfill) say nothing about alert latency.
+LATENCY_MAX_AGE = timedelta(days=7)
 
 
 @dataclass(slots=True)
@@ -43,11 +49,13 @@ class DeliveryReport:
     sent: int = 0
     failed: int = 0
     dead: int = 0
+    deferred: int = 0  # not attempted: the channel asked to wait
 
     def add(self, other: DeliveryReport) -> None:
         self.sent += other.sent
         self.failed += other.failed
         self.dead += other.dead
+        self.deferred += other.deferred
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +67,12 @@ class SendOutcome:
     result: SendResult
     rows: int
     retry_at: datetime | None = None  # the earliest retry when it failed; None: sent or dead
+    sent_rows: int = 0  # rows the channel accepted: all when ok, the leading ones of a partial send
+
+    @property
+    def pause(self) -> float | None:
+        """Seconds the channel asked us to wait before sending it anything else."""
+        return None if self.result.ok else self.result.retry_after
 
 
 def alert_item(row: ClaimedDelivery) -> AlertItem:
@@ -110,8 +124,14 @@ class Deliverer:
         self.clock = clock
         self.batch = batch
         self.lease_seconds = lease_seconds
+        for name in channels.names():  # dashboards see 0, not a missing series
+            metrics.ALERTS_FAILED.labels(name)
+            metrics.ALERTS_DEAD.labels(name)
+            metrics.ALERTS_SENT.labels(name)
 
-    async def claim(self, *, mode: str | None, rule: str | None = None) -> list[ClaimedDelivery]:
+    async def claim(
+        self, *, mode: str | None, rule: str | None = None, retries_only: bool = False
+    ) -> list[ClaimedDelivery]:
         """Lease the due deliveries of `mode` (and `rule`), at most one batch."""
         return await asyncio.to_thread(
             self.store.claim_deliveries,
@@ -120,6 +140,7 @@ class Deliverer:
             rule=rule,
             limit=self.batch,
             lease_seconds=self.lease_seconds,
+            retries_only=retries_only,
         )
 
     async def deliver_pending(self) -> DeliveryReport:
@@ -135,9 +156,36 @@ class Deliverer:
 
     async def _deliver_channel(self, channel: str, rows: list[ClaimedDelivery]) -> DeliveryReport:
         report = DeliveryReport()
-        for alert, group in plan_alerts(rows):
-            await self.send(channel, alert, group, report)
+        plan = plan_alerts(rows)
+        for index, (alert, group) in enumerate(plan):
+            outcome = await self.send(channel, alert, group, report)
+            if outcome.pause is not None:
+                rest = [row for _, later in plan[index + 1 :] for row in later]
+                await self.defer(channel, rest, outcome, report)
+                break
         return report
+
+    async def defer(
+        self,
+        channel: str,
+        rows: Sequence[ClaimedDelivery],
+        paused_by: SendOutcome,
+        report: DeliveryReport,
+    ) -> None:
+        """Hand `rows` back unsent until the pause `paused_by` asked for is over."""
+        if not rows:
+            return
+        until = self.clock() + timedelta(seconds=paused_by.pause or 0)
+        reason = f"not sent: {channel} asked to wait ({paused_by.result.error or 'rate limited'})"
+        await asyncio.to_thread(self.store.defer, [r.id for r in rows], until, reason)
+        report.deferred += len(rows)
+        log.warning(
+            "%s asked to wait %.0fs: %d alert(s) deferred",
+            channel,
+            paused_by.pause or 0,
+            len(rows),
+            extra={"channel": channel},
+        )
 
     async def send(
         self,
@@ -152,12 +200,14 @@ class Deliverer:
         except NotifyError as exc:  # e.g. a channel removed from the config since queueing
             result = SendResult(ok=False, error=str(exc))
         now = self.clock()
-        ids = [r.id for r in group]
+        accepted = len(group) if result.ok else min(result.delivered_items or 0, len(group))
+        if accepted:
+            done = group[:accepted]  # a split message delivers its items in order
+            await asyncio.to_thread(self.store.mark_sent, [r.id for r in done], now)
+            report.sent += accepted
+            _count_sent(channel, done, now)
+            log.info("sent %d alert(s) to %s", accepted, channel, extra={"channel": channel})
         if result.ok:
-            await asyncio.to_thread(self.store.mark_sent, ids, now)
-            report.sent += len(ids)
-            _count_sent(channel, group, now)
-            log.info("sent %d alert(s) to %s", len(ids), channel, extra={"channel": channel})
             if result.error:  # accepted with a problem, e.g. some email recipients refused
                 log.warning(
                     "sent to %s with a problem: %s",
@@ -165,10 +215,11 @@ class Deliverer:
                     result.error,
                     extra={"channel": channel},
                 )
-            return SendOutcome(channel, alert, result, len(ids))
+            return SendOutcome(channel, alert, result, len(group), sent_rows=accepted)
+        rest = group[accepted:]
         error = result.error or "send failed"
         retries: list[datetime] = []
-        for row in group:
+        for row in rest:
             retry_at = delivery_retry_at(
                 now, row.attempts + 1, row.first_attempt_at or now, result.retry_after
             )
@@ -181,19 +232,20 @@ class Deliverer:
                 metrics.ALERTS_FAILED.labels(channel).inc()
                 retries.append(retry_at)
         log.warning("delivery to %s failed: %s", channel, error, extra={"channel": channel})
-        if len(retries) < len(group):
+        if len(retries) < len(rest):
             log.error(
                 "gave up on %d alert(s) to %s after 24 hours of failures",
-                len(group) - len(retries),
+                len(rest) - len(retries),
                 channel,
                 extra={"channel": channel},
             )
-        return SendOutcome(channel, alert, result, len(ids), min(retries, default=None))
+        retry_at = min(retries, default=None)
+        return SendOutcome(channel, alert, result, len(group), retry_at, sent_rows=accepted)
 
 
 def _count_sent(channel: str, group: Sequence[ClaimedDelivery], now: datetime) -> None:
     metrics.ALERTS_SENT.labels(channel).inc(len(group))
     for row in group:
         published = row.article.published_at
-        if published is not None and published <= now:
+        if published is not None and now - LATENCY_MAX_AGE <= published <= now:
             metrics.ALERT_LATENCY.observe((now - published).total_seconds())

@@ -2,8 +2,10 @@
 
 The scheduler (`monitor.scheduler`) decides when a rule's digest is due;
 `newsmon digest` sends them on demand. Both call `send_digests`. A digest with
-nothing pending sends nothing. Rows of a digest that fails are retried with
-the usual backoff, by the daemon or by the next digest.
+nothing pending sends nothing. Rows of a digest that fails stay `failed` in
+the database with their next attempt time; the daemon's digest job retries
+them when due (`send_digests(retries_only=True)`, so also after a restart), and
+`newsmon digest` sends them along with the pending matches.
 """
 
 from __future__ import annotations
@@ -37,20 +39,30 @@ async def send_digests(
     deliverer: Deliverer,
     rules: Sequence[str] | None = None,
     report: DeliveryReport | None = None,
+    *,
+    retries_only: bool = False,
 ) -> list[SendOutcome]:
     """Send the pending digests of `rules` (None: of every rule) now; one outcome per message.
 
-    Claims in batches until nothing due is left, so a large backlog becomes
-    several messages rather than one unbounded one.
+    `retries_only`: just the failed digest rows due for a retry. Claims in
+    batches until nothing due is left, so a large backlog becomes several
+    messages rather than one unbounded one. A channel that asks to wait gets
+    nothing more in this call: its other digests are deferred.
     """
     report = report if report is not None else DeliveryReport()
     outcomes: list[SendOutcome] = []
+    paused: dict[str, SendOutcome] = {}
     for rule in rules if rules is not None else [None]:
         while True:
-            rows = await deliverer.claim(mode="digest", rule=rule)
+            rows = await deliverer.claim(mode="digest", rule=rule, retries_only=retries_only)
             for channel, alert, group in digest_alerts(rows):
+                if channel in paused:
+                    await deliverer.defer(channel, group, paused[channel], report)
+                    continue
                 outcome = await deliverer.send(channel, alert, group, report)
                 outcomes.append(outcome)
+                if outcome.pause is not None:
+                    paused[channel] = outcome
                 log.info(
                     "digest %s to %s: %d match(es) %s",
                     alert.rule,

@@ -21,6 +21,7 @@ from monitor.config import Config
 from monitor.cron import parse_crontab
 from monitor.daemon import Daemon
 from monitor.delivery import SendOutcome
+from monitor.digest import send_digests
 from monitor.errors import MonitorError
 from monitor.http import OpsServer
 from notifiers import NotifyError
@@ -308,14 +309,16 @@ class _DigestJob:
 
 
 async def run_due_digests(daemon: Daemon, timer: DigestTimer) -> list[SendOutcome]:
-    """Send the digests due now by `daemon.clock()`; a failed one is retried on its backoff."""
+    """Send the digests due now by `daemon.clock()`, then retry failed digests that are due.
+
+    Retries come from the database (failed rows whose next attempt is due),
+    not from this timer, so they survive a restart.
+    """
     outcomes: list[SendOutcome] = []
     for rule in timer.due(daemon.clock()):
         sent = await daemon.send_digests([rule])
-        for outcome in sent:
-            if outcome.retry_at is not None:
-                timer.retry(rule, outcome.retry_at)
         if not sent:
             log.info("digest %s: nothing new", rule, extra={"rule": rule})
         outcomes += sent
+    outcomes += await send_digests(daemon.deliverer(), retries_only=True)
     return outcomes

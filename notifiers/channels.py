@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, TextIO
 
@@ -33,7 +33,7 @@ from notifiers.privacy import (
     secrets_of,
     silence_apprise,
 )
-from notifiers.render import render_email, render_telegram, render_text
+from notifiers.render import render_email, render_telegram_parts, render_text
 from notifiers.types import Alert, AlertItem, SendResult
 
 __all__ = ["Channels", "quiet_apprise_logging"]
@@ -144,12 +144,7 @@ class Channels:
                 parts = render_email(alert)
                 return await asyncio.to_thread(send_email, channel.plugin, parts, channel.secrets)
             if channel.kind is _Kind.TELEGRAM:
-                for part in render_telegram(alert):
-                    # body_format None: Apprise passes our Telegram HTML through untouched.
-                    result = await self._notify(channel, body=part, title="", body_format=None)
-                    if not result.ok:
-                        return result
-                return SendResult(ok=True)
+                return await self._send_telegram(channel, alert)
             text = render_text(alert)
             return await self._notify(
                 channel, body=text.body, title=text.title, body_format=apprise.NotifyFormat.TEXT
@@ -157,6 +152,17 @@ class Channels:
         except Exception as exc:  # the edge: a plugin bug is a failed send, not a crash
             reason = f"{channel.service}: {type(exc).__name__}: {exc}"
             return SendResult(ok=False, error=scrub(reason, channel.secrets))
+
+    async def _send_telegram(self, channel: _Channel, alert: Alert) -> SendResult:
+        """One notify call per part; a failure says how many leading items got through."""
+        delivered = 0
+        for part, items in render_telegram_parts(alert):
+            # body_format None: Apprise passes our Telegram HTML through untouched.
+            result = await self._notify(channel, body=part, title="", body_format=None)
+            if not result.ok:
+                return replace(result, delivered_items=delivered) if delivered else result
+            delivered += items
+        return SendResult(ok=True)
 
     async def send_test(self, name: str) -> SendResult:
         """Send a short `newsmon test message` through channel `name`."""

@@ -40,6 +40,7 @@ __all__ = [
     "render_console_json",
     "render_email",
     "render_telegram",
+    "render_telegram_parts",
     "render_text",
     "telegram_length",
 ]
@@ -283,8 +284,14 @@ def _tg_item(n: int, item: AlertItem, budget: int) -> str:
     return _tg_block(fixed, item, budget)
 
 
-def _pack(header: Callable[[int, int], str], blocks: Sequence[str], limit: int) -> list[str]:
-    """Blocks under a repeated header, greedily packed into parts of at most `limit`."""
+def _pack(
+    header: Callable[[int, int], str], blocks: Sequence[str], limit: int
+) -> list[tuple[str, int]]:
+    """Blocks under a repeated header, greedily packed in order into parts of at most `limit`.
+
+    Each part comes with how many blocks it holds, so a sender knows which
+    items a failed part leaves undelivered.
+    """
     reserve = telegram_length(header(len(blocks), len(blocks)))  # the widest counter
     groups: list[list[str]] = [[]]
     size = reserve
@@ -295,13 +302,13 @@ def _pack(header: Callable[[int, int], str], blocks: Sequence[str], limit: int) 
             size = reserve
         groups[-1].append(block)
         size += extra
-    return ["\n".join([header(i, len(groups)), *g]) for i, g in enumerate(groups, 1)]
+    return [("\n".join([header(i, len(groups)), *g]), len(g)) for i, g in enumerate(groups, 1)]
 
 
-def render_telegram(alert: Alert, limit: int = TELEGRAM_MAX_CHARS) -> list[str]:
-    """Telegram HTML messages: one for an instant alert, one or more for a list."""
+def render_telegram_parts(alert: Alert, limit: int = TELEGRAM_MAX_CHARS) -> list[tuple[str, int]]:
+    """Telegram HTML messages with how many of the alert's items each holds, in item order."""
     if not is_combined(alert):
-        return [_tg_instant(alert, limit)]
+        return [(_tg_instant(alert, limit), 1)]
     rule = escape_html(shorten(one_line(alert.rule), 200))
     title = f"[newsmon] {rule}: {alert_title(alert)}"
 
@@ -313,3 +320,8 @@ def render_telegram(alert: Alert, limit: int = TELEGRAM_MAX_CHARS) -> list[str]:
         _tg_item(n, item, min(room, _COMBINED_ITEM_MAX)) for n, item in enumerate(alert.items, 1)
     ]
     return _pack(header, blocks, limit)
+
+
+def render_telegram(alert: Alert, limit: int = TELEGRAM_MAX_CHARS) -> list[str]:
+    """Telegram HTML messages: one for an instant alert, one or more for a list."""
+    return [text for text, _ in render_telegram_parts(alert, limit)]

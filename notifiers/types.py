@@ -46,3 +46,6 @@ class SendResult:
     ok: bool
     error: str | None = None
     retry_after: float | None = None  # seconds, when the service asked for it
+    # A failed multi-part send: how many leading items of the alert the channel
+    # accepted before the failure. None: all of them (ok) or none (failed).
+    delivered_items: int | None = None

@@ -235,11 +235,21 @@ class Store:
         rule: str | None = None,
         limit: int = 100,
         lease_seconds: int = 300,
+        retries_only: bool = False,
     ) -> list[ClaimedDelivery]:
-        """Lease due deliveries (and ones whose sender's lease ran out) for sending."""
+        """Lease due deliveries (and ones whose sender's lease ran out) for sending.
+
+        `retries_only`: only failed ones due for a retry, no pending ones.
+        """
         with self._write("claim deliveries") as conn:
             return deliveries.claim_deliveries(
-                conn, now, mode=mode, rule=rule, limit=limit, lease_seconds=lease_seconds
+                conn,
+                now,
+                mode=mode,
+                rule=rule,
+                limit=limit,
+                lease_seconds=lease_seconds,
+                retries_only=retries_only,
             )
 
     def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
@@ -258,6 +268,11 @@ class Store:
         """Return claimed, unsent deliveries to pending without counting an attempt."""
         with self._write("release deliveries") as conn:
             deliveries.release(conn, ids)
+
+    def defer(self, ids: Sequence[int], until: datetime, reason: str) -> None:
+        """Return claimed, unsent deliveries as failed, due at `until`; no attempt counted."""
+        with self._write("defer deliveries") as conn:
+            deliveries.defer(conn, ids, until, reason)
 
     def list_deliveries(self, status: str | None = None, *, limit: int = 1000) -> list[DeliveryRow]:
         """The outbox, newest first."""

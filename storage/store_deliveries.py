@@ -23,6 +23,7 @@ from storage.types import ClaimedDelivery, DeliveryIn, DeliveryRow
 
 __all__ = [
     "claim_deliveries",
+    "defer",
     "delivery_counts",
     "delivery_values",
     "insert_deliveries",
@@ -88,15 +89,17 @@ def claim_deliveries(
     rule: str | None,
     limit: int,
     lease_seconds: int,
+    retries_only: bool = False,
 ) -> list[ClaimedDelivery]:
     """Lease the due deliveries, oldest due first, with their articles and outlets.
 
     Due: pending or failed with `next_attempt_at` reached, or sending with an
-    expired lease (its sender died). PostgreSQL skips rows other replicas hold.
+    expired lease (its sender died). `retries_only` leaves pending rows alone
+    (digest rows wait for their schedule; their retries do not).
+    PostgreSQL skips rows other replicas hold.
     """
-    retry_due = sa.and_(
-        DELIVERY.c.status.in_(("pending", "failed")), DELIVERY.c.next_attempt_at <= now
-    )
+    waiting = ("failed",) if retries_only else ("pending", "failed")
+    retry_due = sa.and_(DELIVERY.c.status.in_(waiting), DELIVERY.c.next_attempt_at <= now)
     abandoned = sa.and_(DELIVERY.c.status == "sending", DELIVERY.c.lease_until < now)
     query = sa.select(DELIVERY.c.id).where(sa.or_(retry_due, abandoned))
     if mode is not None:
@@ -191,6 +194,16 @@ def mark_failed(
 def release(conn: Connection, ids: Sequence[int]) -> None:
     """Hand claimed deliveries back unsent (shutdown); no attempt is counted."""
     _update(conn, ids, {"status": "pending", "lease_until": None}, statuses=("sending",))
+
+
+def defer(conn: Connection, ids: Sequence[int], until: datetime, reason: str) -> None:
+    """Hand claimed deliveries back unsent, due at `until` (the channel asked to wait).
+
+    No attempt is counted; the status is ``failed`` so a digest row is retried
+    at `until` rather than waiting for its next scheduled digest.
+    """
+    values = {"status": "failed", "next_attempt_at": until, "lease_until": None}
+    _update(conn, ids, {**values, "last_error": reason}, statuses=("sending",))
 
 
 def requeue(conn: Connection, ids: Sequence[int], now: datetime) -> list[int]:

@@ -34,11 +34,16 @@ def queue_matches(
     channels: Sequence[str] = ("mail",),
     mode: str = "instant",
     now: datetime = NOW,
+    published_at: datetime | None = None,
 ) -> None:
     """Store one article per key (title `ASEAN story <key>`) with its deliveries queued."""
     source_id = add_sources(store, "wire", now=now)["wire"]
     articles = [
-        article(key, title=f"ASEAN story {key}", published_at=now - timedelta(minutes=10))
+        article(
+            key,
+            title=f"ASEAN story {key}",
+            published_at=published_at or now - timedelta(minutes=10),
+        )
         for key in keys
     ]
 

@@ -101,7 +101,7 @@ def test_a_digest_goes_out_at_its_cron_time_in_the_settings_timezone(
         assert {r.status for r in store.list_deliveries()} == {"sent"}
 
 
-def test_a_failed_digest_is_retried_after_a_minute_not_a_day(
+def test_a_failed_digest_is_retried_after_a_minute_not_a_day_even_after_a_restart(
     tmp_path: Path, sqlite_url: str
 ) -> None:
     smtp = SmtpSink()  # not started yet: the mail server is down at 08:00
@@ -119,13 +119,19 @@ def test_a_failed_digest_is_retried_after_a_minute_not_a_day(
         rows = store.list_deliveries()
         assert {r.status for r in rows} == {"failed"}
         assert all("Connection refused" in (r.last_error or "") for r in rows)
-        assert timer.next_at("morning-brief") == clock() + timedelta(minutes=1)
+        assert {r.next_attempt_at for r in rows} == {clock() + timedelta(minutes=1)}
 
         smtp.start()
-        clock.advance(60)
-        assert digest_pass(daemon, timer) == 1
+        clock.advance(59)
+        assert digest_pass(daemon, timer) == 0  # not due yet
+        clock.advance(1)
+        # A restarted daemon: a fresh timer knows nothing of the failure; the database does.
+        restarted = digest_timer(config, clock(), jitter=None)
+        assert digest_pass(daemon, restarted) == 1
         assert smtp.subjects() == ["[newsmon] morning-brief: 2 new matches"]
-        assert timer.next_at("morning-brief") == utc_plus("2024-05-07T01:00:00")
+        assert {r.status for r in store.list_deliveries()} == {"sent"}
+        assert digest_pass(daemon, restarted) == 0
+        assert restarted.next_at("morning-brief") == utc_plus("2024-05-07T01:00:00")
 
 
 @pytest.fixture
@@ -205,3 +211,47 @@ def test_newsmon_digest_exits_1_with_the_reason_when_the_send_fails(
         f"digest morning-brief -> mail: 1 match failed: email: cannot send via "
         f"127.0.0.1:{smtp.port}: Connection refused (retry after "
     ) in result.stderr
+
+
+def test_newsmon_digest_retries_a_failed_digest_from_the_database_once_it_is_due(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    smtp = SmtpSink()  # down at first
+    config = write_config(tmp_path, smtp.url())
+    env = {"NEWSMON_DATABASE_URL": sqlite_url}
+    store = Store.open(sqlite_url)
+    try:
+        queue_matches(store, ["a", "b"], rule="morning-brief", mode="digest")
+    finally:
+        store.close()
+
+    failed = newsmon("digest", config=config, env=env)
+    assert failed.returncode == 1
+    assert "digest morning-brief -> mail: 2 matches failed: email: cannot send" in failed.stderr
+
+    waiting = newsmon("digest", config=config, env=env)  # the retry is not due yet
+    store = Store.open(sqlite_url)
+    try:
+        rows = store.list_deliveries()
+    finally:
+        store.close()
+    (retry_at,) = {r.next_attempt_at for r in rows}
+    assert retry_at is not None
+    assert waiting.returncode == 0, waiting.stderr
+    assert waiting.stdout == (
+        f"digest morning-brief -> mail: 2 matches waiting to be retried at "
+        f"{retry_at:%Y-%m-%dT%H:%M:%SZ}\n"
+    )
+
+    smtp.start()
+    try:
+        ids = [str(r.id) for r in rows]
+        assert newsmon("alerts", "retry", *ids, config=config, env=env).returncode == 0
+        sent = newsmon("digest", config=config, env=env)
+        after = newsmon("digest", config=config, env=env)
+    finally:
+        smtp.stop()
+    assert sent.returncode == 0, sent.stderr
+    assert sent.stdout == "digest morning-brief -> mail: 2 matches sent\n"
+    assert after.stdout == "no pending digest matches\n"
+    assert smtp.subjects() == ["[newsmon] morning-brief: 2 new matches"]

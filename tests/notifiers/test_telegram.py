@@ -9,6 +9,7 @@ import pytest
 from apprise.plugins.telegram import NotifyTelegram
 
 from notifiers import Channels, render_telegram
+from notifiers.render import render_telegram_parts
 from tests.notifiers.conftest import (
     BOT_TOKEN,
     CHAT_ID,
@@ -78,12 +79,26 @@ def test_rate_limit_gives_the_reason_and_retry_after(bot_api: BotApi) -> None:
     assert result.retry_after == 35.0
 
 
-def test_a_failed_part_stops_the_rest(bot_api: BotApi) -> None:
+def test_a_failed_part_stops_the_rest_and_says_how_many_items_got_through(
+    bot_api: BotApi,
+) -> None:
     items = [make_item(title=f"Story {n}", snippet="ASEAN news " * 40) for n in range(60)]
     bot_api.replies += [(200, {"ok": True, "result": {}}), (429, TOO_MANY)]
-    result = asyncio.run(telegram(bot_api).send("ops", make_alert(*items, kind="digest")))
+    alert = make_alert(*items, kind="digest")
+    result = asyncio.run(telegram(bot_api).send("ops", alert))
     assert not result.ok
     assert len(bot_api.messages) == 2
+    (first_part, first_count), *_ = render_telegram_parts(alert)
+    assert bot_api.messages[0]["text"] == first_part
+    assert result.delivered_items == first_count == first_part.count("Story ")
+    assert result.retry_after == 35.0
+
+
+def test_a_failed_first_part_delivered_nothing(bot_api: BotApi) -> None:
+    items = [make_item(title=f"Story {n}", snippet="ASEAN news " * 40) for n in range(60)]
+    bot_api.replies.append((429, TOO_MANY))
+    result = asyncio.run(telegram(bot_api).send("ops", make_alert(*items, kind="digest")))
+    assert (result.ok, result.delivered_items) == (False, None)
 
 
 def test_a_bot_url_without_chat_finds_its_owner_through_get_updates(bot_api: BotApi) -> None:
