@@ -1,57 +1,40 @@
 """The matching engine: every term of every rule in one Aho-Corasick automaton.
 
-A document's fields are written as one token stream per fold mode
-(``" title toks | summary toks | body toks | url toks ..."``); the automaton
-reports every pattern in it in one pass, and only the rules that own a pattern
-that hit (plus the few that can match on absence alone, like ``NOT x``) have
-their boolean tree evaluated on the set of hits. Cost grows with text size and
-hits, not with the number of rules.
+A document is scanned once (`monitor.match_scan.Scan`) as a stream of its folded
+text with a space for every separator. A term is a key ``" tok tok "`` (whole
+tokens in a row), ``" tok"`` for a prefix, and without the space on a side
+written in a script without spaces (a substring there), so the automaton checks
+word boundaries itself. The stream keeps runs of spaces, so a phrase whose words
+are more than one space apart (``"Phnom,  Penh"``) is found by a second key, its
+leading words and two spaces, and the rest checked by a regex: rare, and only then.
 
-A term is a pattern ``" tok tok "`` (whole tokens in a row), ``" tok"`` for a
-prefix, and without the spaces on a side written in a script without spaces
-(a substring there). Token positions, needed by NEAR and snippets, are worked
-out only for the hits that need them.
+Only the rules that own a pattern that hit (plus the few that can match on
+absence alone, like ``NOT x``) are evaluated, and a rule that a hit settles alone
+(``a OR b``) not even those. Cost grows with text size and hits, not with the
+number of rules.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import ahocorasick
 
+from monitor.match_scan import DEFAULT_FIELDS, FIELD_MASKS, Scan
 from monitor.query import And, Near, Node, Not, Or, Term
-from monitor.text import SEGMENT_MARK, fold_text, is_spaceless, term_tokens, token_stream
+from monitor.text import is_spaceless, term_tokens
 
-__all__ = ["FIELD_MASKS", "SEGMENTS", "Compiled", "Hit", "Scan", "compile_trees"]
-
-SEGMENTS = ("title", "summary", "body", "url", "author", "source")
-_DEFAULT = 0b111
-FIELD_MASKS: dict[str | None, int] = {
-    None: _DEFAULT,
-    "title": 0b1,
-    "body": 0b110,  # the article text: summary and body
-    "url": 1 << 3,
-    "author": 1 << 4,
-    "source": 1 << 5,
-}
+__all__ = ["Compiled", "FirstWords", "compile_trees", "matching"]
 
 _Test = Callable[[Callable[[int], bool], Callable[[int], bool], "set[int]"], bool]
 
 # A tree over atom ids: ("t", atom) | ("&", children) | ("|", children) | ("!", child)
 # | ("n", left atoms, right atoms, distance).
 Tree = tuple[Any, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One occurrence: its segment and its first and last (token, offset in token)."""
-
-    segment: int
-    first: tuple[int, int]
-    last: tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,20 +47,52 @@ class _Pattern:
 
 
 @dataclass(slots=True)
+class FirstWords:
+    """The first word of every pattern of a fold mode, bare (no word boundaries).
+
+    A text that holds none of them cannot hit, and need not be written as a stream
+    and scanned again; with a small rule set that is most texts. Where most texts
+    do hold one, looking costs more than it saves, so it looks only while a running
+    share of texts without any stays above half (and at every 16th text, to notice a
+    change). The answer never changes a match, only the work.
+    """
+
+    automaton: ahocorasick.Automaton
+    share: float = 1.0  # of recent texts that held none
+    count: int = 0
+
+    def absent(self, folded: str) -> bool:
+        """True when `folded` surely holds no pattern; False when it may."""
+        self.count += 1
+        if self.share < 0.5 and self.count % 16:
+            return False
+        none = next(self.automaton.iter(folded), None) is None
+        self.share += (none - self.share) / 32
+        return none
+
+
+@dataclass(slots=True)
 class Compiled:
     """The automata, patterns, atoms and trees of a rule set."""
 
     patterns: list[_Pattern] = field(default_factory=list)
     atoms: list[tuple[int, int, str]] = field(default_factory=list)  # pattern, mask, label
     trees: list[Tree] = field(default_factory=list)
-    tests: list[_Test] = field(
-        default_factory=list
-    )  # each rule's tree as Python code: test(atom, near) -> bool
+    tests: list[_Test] = field(default_factory=list)  # each tree as code: test(a, n, P) -> bool
     nears: list[Tree] = field(default_factory=list)
     positive: list[tuple[int, ...]] = field(default_factory=list)  # atoms that explain a match
     rules_by_pattern: list[list[int]] = field(default_factory=list)
+    settled_by: list[list[int]] = field(default_factory=list)  # rules a body hit alone matches
+    maybe_by: list[list[int]] = field(default_factory=list)  # other rules to evaluate on a hit
     always: list[int] = field(default_factory=list)  # rules that match on absence alone
+    scoped: frozenset[int] = frozenset()  # rules limited to some sources
+    # Phrase keys "leading words + two spaces": their length, and (pattern, regex of
+    # the rest) to check.
+    spread: list[tuple[int, list[tuple[int, re.Pattern[str]]]]] = field(default_factory=list)
     automata: dict[bool, ahocorasick.Automaton] = field(default_factory=dict)
+    first_words: dict[bool, FirstWords] = field(default_factory=dict)
+    # What to scan: (casefold, first segment, automaton, first words) per stream.
+    plan: list[tuple[bool, int, ahocorasick.Automaton, FirstWords]] = field(default_factory=list)
     meta_fields: dict[bool, bool] = field(default_factory=dict)  # url/author/source needed
     _pattern_ids: dict[tuple[str, bool], int] = field(default_factory=dict)
     _atom_ids: dict[tuple[int, int, str], int] = field(default_factory=dict)
@@ -96,7 +111,7 @@ class Compiled:
 
     def atom(self, term: Term, casefold: bool) -> int:
         mask = FIELD_MASKS[term.field]
-        if mask & ~_DEFAULT:
+        if mask & ~DEFAULT_FIELDS:
             self.meta_fields[casefold] = True
         key = (self.pattern(term, casefold), mask, term.label())
         found = self._atom_ids.get(key)
@@ -106,29 +121,66 @@ class Compiled:
         return found
 
 
-def compile_trees(queries: Sequence[tuple[Node, bool]]) -> Compiled:
-    """Compile (query tree, case-sensitive) pairs, one per rule, into one engine."""
-    out = Compiled()
+def compile_trees(queries: Sequence[tuple[Node, bool]], scoped: Iterable[int] = ()) -> Compiled:
+    """Compile (query tree, case-sensitive) pairs, one per rule, into one engine.
+
+    `scoped` are the rules that apply to some sources only: `matching` asks about them.
+    """
+    out = Compiled(scoped=frozenset(scoped))
     for index, (node, case_sensitive) in enumerate(queries):
         casefold = not case_sensitive
         tree = _tree(node, out, casefold)
         out.trees.append(tree)
         out.tests.append(_test(tree, out.atoms, out.nears))
-        positive = _positive_atoms(tree)
-        out.positive.append(positive)
+        out.positive.append(_positive_atoms(tree))
         for pattern in dict.fromkeys(out.atoms[a][0] for a in _all_atoms(tree)):
             out.rules_by_pattern[pattern].append(index)
         if out.tests[-1](_absent, _absent, set()):
             out.always.append(index)
+    out.settled_by = [[] for _ in out.patterns]
+    out.maybe_by = [[] for _ in out.patterns]
+    for index, tree in enumerate(out.trees):
+        settling = set() if index in out.scoped else _settling(tree, out.atoms)
+        for pattern in dict.fromkeys(out.atoms[a][0] for a in _all_atoms(tree)):
+            (out.settled_by if pattern in settling else out.maybe_by)[pattern].append(index)
     for casefold in (True, False):
         patterns = [(i, p) for i, p in enumerate(out.patterns) if p.casefold is casefold]
         if patterns:
-            automaton = ahocorasick.Automaton()
-            for i, p in patterns:
-                automaton.add_word(p.key, i)
-            automaton.make_automaton()
-            out.automata[casefold] = automaton
+            out.automata[casefold] = _automaton(patterns, out.spread)
+            out.first_words[casefold] = FirstWords(_first_words(p for _, p in patterns))
+            for base in (0, 3) if out.meta_fields.get(casefold) else (0,):
+                out.plan.append((casefold, base, out.automata[casefold], out.first_words[casefold]))
     return out
+
+
+def _automaton(
+    patterns: list[tuple[int, _Pattern]],
+    spread: list[tuple[int, list[tuple[int, re.Pattern[str]]]]],
+) -> ahocorasick.Automaton:
+    """Exact keys map to their pattern id; the spread keys of phrases to ``-1 - index``."""
+    automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+    spread_ids: dict[str, int] = {}
+    for i, p in patterns:
+        automaton.add_word(p.key, i)
+        words = p.key.strip(" ").split(" ")
+        for n in range(1, len(words)):
+            key = " " * p.lead + " ".join(words[:n]) + "  "
+            rest = " *" + " +".join(map(re.escape, words[n:])) + " " * p.trail
+            if key not in spread_ids:
+                spread_ids[key] = len(spread)
+                spread.append((len(key), []))
+                automaton.add_word(key, -1 - spread_ids[key])
+            spread[spread_ids[key]][1].append((i, re.compile(rest)))
+    automaton.make_automaton()
+    return automaton
+
+
+def _first_words(patterns: Iterable[_Pattern]) -> ahocorasick.Automaton:
+    automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+    for word in {p.key.strip(" ").split(" ")[0] for p in patterns}:
+        automaton.add_word(word, 0)
+    automaton.make_automaton()
+    return automaton
 
 
 def _tree(node: Node, out: Compiled, casefold: bool) -> Tree:
@@ -170,94 +222,54 @@ def _positive_atoms(tree: Tree, negated: bool = False) -> tuple[int, ...]:
     return tuple(a for child in tree[1] for a in _positive_atoms(child))
 
 
-class Scan:
-    """One document scanned: the hits of every pattern, and lazy positions."""
-
-    __slots__ = ("_compiled", "_positions", "_streams", "meta_pids", "pids")
-
-    def __init__(self, compiled: Compiled, segments: Sequence[str]) -> None:
-        self._compiled = compiled
-        # (casefold, first segment, stream, segment starts, hits) per stream scanned
-        self._streams: list[tuple[bool, int, str, list[int], list[tuple[int, int]]]] = []
-        self._positions: dict[int, list[Hit]] = {}
-        self.pids: set[int] = set()  # patterns that hit in title, summary or body
-        self.meta_pids: set[int] = set()  # ... in url, author or source
-        for casefold, automaton in compiled.automata.items():
-            for base in (0, 3) if compiled.meta_fields.get(casefold) else (0,):
-                parts = (_clean(text) for text in segments[base : base + 3])
-                stream = token_stream(fold_text(_JOIN.join(parts), casefold=casefold))
-                starts = [0]
-                for _ in range(2):
-                    starts.append(stream.index(SEGMENT_MARK, starts[-1]) + 1)
-                hits = list(automaton.iter(stream))
-                self._streams.append((casefold, base, stream, starts, hits))
-                (self.pids if base == 0 else self.meta_pids).update(pid for _, pid in hits)
-
-    def atom(self, atom: int) -> bool:
-        """Whether the atom's pattern hit in one of the atom's fields."""
-        pid, mask, _ = self._compiled.atoms[atom]
-        if mask == _DEFAULT:
-            return pid in self.pids
-        if pid not in (self.pids if mask & _DEFAULT else self.meta_pids):
-            return False
-        return any(mask >> h.segment & 1 for h in self.positions(pid))
-
-    def near(self, index: int) -> bool:
-        """Whether NEAR number `index` of the rule set holds."""
-        _, left, right, distance = self._compiled.nears[index]
-        lefts = [h for a in left for h in self.atom_hits(a)]
-        if not lefts:
-            return False
-        rights = [h for a in right for h in self.atom_hits(a)]
-        return any(_near(a, b, distance) for a in lefts for b in rights)
-
-    def atom_hits(self, atom: int) -> list[Hit]:
-        pid, mask, _ = self._compiled.atoms[atom]
-        if pid not in self.pids and pid not in self.meta_pids:
-            return []
-        return [h for h in self.positions(pid) if mask >> h.segment & 1]
-
-    def positions(self, pid: int) -> list[Hit]:
-        found = self._positions.get(pid)
-        if found is not None:
-            return found
-        pattern = self._compiled.patterns[pid]
-        found = []
-        for casefold, base, stream, starts, hits in self._streams:
-            if casefold is not pattern.casefold:
-                continue
-            for end, hit_pid in hits:
-                if hit_pid != pid:
-                    continue
-                first = end - len(pattern.key) + 1 + pattern.lead
-                last = end - pattern.trail
-                segment = bisect_right(starts, first) - 1
-                first_at = _token_at(stream, starts[segment], first)
-                last_at = _token_at(stream, starts[segment], last)
-                if pattern.prefix:  # mark the whole word, not just the prefix
-                    token_end = stream.find(" ", last)
-                    last_at = (last_at[0], last_at[1] + token_end - last - 1)
-                found.append(Hit(base + segment, first_at, last_at))
-        self._positions[pid] = found
-        return found
+def _settling(tree: Tree, atoms: list[tuple[int, int, str]]) -> set[int]:
+    """Patterns whose hit in title, summary or body alone makes the tree true."""
+    kind = tree[0]
+    if kind == "t":
+        pid, mask, _ = atoms[tree[1]]
+        return {pid} if mask == DEFAULT_FIELDS else set()
+    if kind == "|" or (kind == "&" and len(tree[1]) == 1):
+        return set().union(*(_settling(child, atoms) for child in tree[1]))
+    return set()
 
 
-_JOIN = f" {SEGMENT_MARK} "
+def matching(compiled: Compiled, scan: Scan, in_scope: Callable[[int], bool]) -> list[int]:
+    """The rules that match the scanned document, in rule order.
 
-
-def _clean(text: str) -> str:
-    return text.replace(SEGMENT_MARK, " ") if SEGMENT_MARK in text else text
-
-
-def _token_at(stream: str, segment_start: int, index: int) -> tuple[int, int]:
-    """(token number within the segment, offset within the token) of a stream index."""
-    token = stream.count(" ", segment_start, index) - 1
-    offset = index - stream.rfind(" ", segment_start, index) - 1
-    return token, offset
+    `in_scope(rule)` is asked only about the rules compiled as scoped.
+    """
+    pids = scan.pids
+    matched = set(chain.from_iterable(map(compiled.settled_by.__getitem__, pids)))
+    candidates = set(chain.from_iterable(map(compiled.maybe_by.__getitem__, pids)))
+    candidates.update(compiled.always)
+    if scan.meta_pids:
+        candidates.update(
+            chain.from_iterable(map(compiled.rules_by_pattern.__getitem__, scan.meta_pids))
+        )
+    if candidates:
+        candidates -= matched
+        tests, scoped = compiled.tests, compiled.scoped
+        atom, near = scan.atom, scan.near
+        for index in candidates:
+            if (index not in scoped or in_scope(index)) and tests[index](atom, near, pids):
+                matched.add(index)
+    return sorted(matched)
 
 
 def _absent(_: int) -> bool:
     return False
+
+
+def _cost(node: Tree, atoms: list[tuple[int, int, str]]) -> int:
+    """How dear a node is to evaluate: a set lookup, a field check, a NEAR."""
+    kind = node[0]
+    if kind == "t":
+        return 0 if atoms[node[1]][1] == DEFAULT_FIELDS else 1
+    if kind == "n":
+        return 2
+    if kind == "!":
+        return _cost(node[1], atoms)
+    return max((_cost(child, atoms) for child in node[1]), default=0)
 
 
 def _test(tree: Tree, atoms: list[tuple[int, int, str]], nears: list[Tree]) -> _Test:
@@ -267,7 +279,7 @@ def _test(tree: Tree, atoms: list[tuple[int, int, str]], nears: list[Tree]) -> _
         kind = node[0]
         if kind == "t":
             pid, mask, _ = atoms[node[1]]
-            return f"({int(pid)} in P)" if mask == _DEFAULT else f"a({int(node[1])})"
+            return f"({int(pid)} in P)" if mask == DEFAULT_FIELDS else f"a({int(node[1])})"
         if kind == "!":
             return f"(not {source(node[1])})"
         if kind == "n":
@@ -276,23 +288,10 @@ def _test(tree: Tree, atoms: list[tuple[int, int, str]], nears: list[Tree]) -> _
         if not node[1]:
             return "True" if kind == "&" else "False"
         joiner = " and " if kind == "&" else " or "
-        return "(" + joiner.join(source(child) for child in node[1]) + ")"
+        # Cheap operands first: the result is the same, the dear ones are often skipped.
+        children = sorted(node[1], key=lambda child: _cost(child, atoms))
+        return "(" + joiner.join(source(child) for child in children) + ")"
 
     # The source holds only integers and operators generated above, never user text.
     test: _Test = eval(f"lambda a, n, P: bool({source(tree)})")
     return test
-
-
-def evaluate(compiled: Compiled, rule: int, scan: Scan) -> bool:
-    """Whether rule number `rule` matches the scanned document."""
-    return compiled.tests[rule](scan.atom, scan.near, scan.pids)
-
-
-def _near(a: Hit, b: Hit, distance: int) -> bool:
-    if a.segment != b.segment or a == b:
-        return False
-    if a.last[0] < b.first[0]:
-        return b.first[0] - a.last[0] - 1 <= distance
-    if b.last[0] < a.first[0]:
-        return a.first[0] - b.last[0] - 1 <= distance
-    return True  # overlapping distinct hits

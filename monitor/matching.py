@@ -3,7 +3,7 @@
 `compile_rules` builds a `Matcher`; `Matcher.match(doc)` returns the rules that
 hit, each with the terms that hit and a snippet with the hits marked. A rule is
 a query (DESIGN §6, `monitor.query`) or a list of keywords (any of them).
-The engine is in `monitor.match_engine`.
+The engine is in `monitor.match_engine` and `monitor.match_scan`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from monitor.match_engine import Scan, compile_trees
+from monitor.match_engine import compile_trees, matching
+from monitor.match_scan import Scan
 from monitor.query import Node, keywords_query, parse_query
 from monitor.text import TokenMap, token_map
 
@@ -75,7 +76,11 @@ class Matcher:
 
     def __init__(self, rules: Sequence[RuleSpec]) -> None:
         self._rules = list(rules)
-        self._engine = compile_trees([(r.tree(), r.case_sensitive) for r in self._rules])
+        self._names = [r.name for r in self._rules]
+        self._engine = compile_trees(
+            [(r.tree(), r.case_sensitive) for r in self._rules],
+            scoped=[i for i, r in enumerate(self._rules) if r.sources or r.tags],
+        )
 
     @property
     def rules(self) -> list[RuleSpec]:
@@ -83,30 +88,19 @@ class Matcher:
 
     def scan(self, doc: Document) -> tuple[Scan, list[int]]:
         """Scan `doc` once; the scan and the indexes of the rules that match, in rule order."""
-        engine = self._engine
-        scan = Scan(engine, (*doc.parts(), doc.url, doc.author, doc.source))
-        candidates = set(engine.always)
-        by_pattern = engine.rules_by_pattern
-        for pid in scan.pids:
-            candidates.update(by_pattern[pid])
-        for pid in scan.meta_pids:
-            candidates.update(by_pattern[pid])
-        matched = []
-        rules, tests = self._rules, engine.tests
-        atom, near, pids = scan.atom, scan.near, scan.pids
-        for index in sorted(candidates):
+        scan = Scan(self._engine, (*doc.parts(), doc.url, doc.author, doc.source))
+        rules = self._rules
+
+        def in_scope(index: int) -> bool:
             rule = rules[index]
-            if (rule.sources or rule.tags) and not (
-                doc.source in rule.sources or rule.tags & doc.tags
-            ):
-                continue
-            if tests[index](atom, near, pids):
-                matched.append(index)
-        return scan, matched
+            return doc.source in rule.sources or bool(rule.tags & doc.tags)
+
+        return scan, matching(self._engine, scan, in_scope)
 
     def names(self, doc: Document) -> list[str]:
         """The names of the rules that match `doc` (no explanations: the fast path)."""
-        return [self._rules[i].name for i in self.scan(doc)[1]]
+        names = self._names
+        return [names[i] for i in self.scan(doc)[1]]
 
     def match(self, doc: Document) -> list[Match]:
         """The rules that match `doc`, in rule order, each with terms and a snippet."""
@@ -122,7 +116,7 @@ class Matcher:
         text = doc.text()
         out = []
         for index in matched:
-            found: list[tuple[tuple[int, int, int], str]] = []
+            found: list[tuple[tuple[int, int], str]] = []
             spans: list[tuple[int, int]] = []
             for atom in self._engine.positive[index]:
                 hits = scan.atom_hits(atom)
@@ -130,15 +124,14 @@ class Matcher:
                     continue
                 pid, _, label = self._engine.atoms[atom]
                 casefold = self._engine.patterns[pid].casefold
-                first = min(hits, key=lambda h: (h.segment, h.first))
-                found.append(((first.segment, *first.first), label))
-                for hit in hits:
+                found.append(((hits[0][1].segment, hits[0][1].start), label))
+                for stream, hit in hits:
                     if hit.segment >= len(parts):
                         continue
                     key = (hit.segment, casefold)
                     if key not in maps:
                         maps[key] = token_map(parts[hit.segment], casefold=casefold)
-                    span = maps[key].original_span(hit.first, hit.last)
+                    span = maps[key].original_span(*scan.tokens(stream, hit))
                     if span is not None:
                         base = offsets[hit.segment]
                         spans.append((span[0] + base, span[1] + base))

@@ -4,12 +4,13 @@ Text and query terms are folded the same way: NFKC, diacritics removed, casefold
 (unless a rule is case-sensitive). A token is a run of word characters (letters,
 digits, ``_`` and combining marks); a run in a script written without spaces
 (Thai, Lao, Myanmar, Khmer, Chinese, Japanese) is a token of its own even when it
-touches Latin letters. `token_stream` writes the tokens of a text as
-``" tok tok tok "``, one space apart, so a whole word is simply ``" word "`` to a
-multi-pattern scanner and no per-hit boundary check is needed.
+touches Latin letters. `separated` writes a folded text with a space for every
+separator (and between scripts), so a whole word is simply ``" word "`` to a
+multi-pattern scanner and no per-hit boundary check is needed; `token_stream`
+also collapses the runs of spaces, one space between tokens.
 
 Scanning uses the fast whole-string fold; only a document that matched is
-tokenised again on its original text (`token_spans`) to place the hits.
+tokenised again on its original text (`token_map`) to place the hits.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "fold_term",
     "fold_text",
     "is_spaceless",
+    "separated",
     "term_tokens",
     "token_map",
     "token_stream",
@@ -134,30 +136,39 @@ def fold_text(text: str, *, casefold: bool = True) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+def separated(folded: str) -> str:
+    """Folded text with a space for every separator, framed by spaces: ``" tok,  tok "``.
+
+    Every token has a space on both sides, so a whole word is ``" word "`` to a
+    multi-pattern scanner; unlike `token_stream`, runs of spaces are kept
+    (collapsing them costs more than folding the text).
+    """
+    raw = folded.encode("utf-8")
+    spaceless = False
+    if len(raw) != len(folded):
+        # Few distinct characters are not ASCII: dropping every ASCII byte leaves just
+        # them, at C speed; classify each once and blank out the separators.
+        text = folded
+        for ch in set(raw.translate(None, _ASCII_BYTES).decode("utf-8")):
+            kind = _kind(ch)
+            if kind == _SEPARATOR:
+                text = text.replace(ch, " ")
+            spaceless = spaceless or kind == _SPACELESS_WORD
+        if text is not folded:
+            raw = text.encode("utf-8")
+    text = " " + raw.translate(_ASCII_SEPARATORS).decode("utf-8") + " "
+    return _patterns()[0].sub(" ", text) if spaceless else text
+
+
 def token_stream(folded: str) -> str:
     """The tokens of folded text as ``" tok tok "``: one space around every token."""
-    if folded.isascii():
-        raw = b" " + folded.encode("ascii").translate(_ASCII_SEPARATORS) + b" "
-        while b"  " in raw:
-            raw = raw.replace(b"  ", b" ")
-        return raw.decode("ascii")
-    # Few distinct characters are not ASCII: classify each once, replace the separators.
-    text = folded
-    spaceless = False
-    for ch in set(folded).difference(_ASCII):
-        kind = _kind(ch)
-        if kind == _SEPARATOR:
-            text = text.replace(ch, " ")
-        spaceless = spaceless or kind == _SPACELESS_WORD
-    text = " " + text.encode("utf-8").translate(_ASCII_SEPARATORS).decode("utf-8") + " "
-    if spaceless:
-        text = _patterns()[0].sub(" ", text)
+    text = separated(folded)
     while "  " in text:
         text = text.replace("  ", " ")
     return text
 
 
-_ASCII = frozenset(chr(c) for c in range(128))
+_ASCII_BYTES = bytes(range(128))
 _SEPARATOR, _WORD, _SPACELESS_WORD = range(3)
 
 

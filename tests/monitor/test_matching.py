@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.matching import Document, RuleSpec, compile_rules, snippet_around
+from monitor.text import separated, token_stream
 
 ASEAN_RUSSIA = RuleSpec("asean-russia", ("ASEAN", "Russia"))
 
@@ -58,6 +59,32 @@ def test_rule_scoped_to_sources_and_tags() -> None:
     assert [m.rule for m in matcher.match(named)] == ["by-name"]
 
 
+def test_rule_that_matches_on_absence_still_keeps_to_its_sources() -> None:
+    matcher = compile_rules(
+        [
+            RuleSpec("no-sport", query="NOT sport", sources=frozenset({"khmer-times"})),
+            RuleSpec("asean", ("ASEAN",)),
+        ]
+    )
+    assert matcher.names(Document("ASEAN news", "", "", source="bbc")) == ["asean"]
+    assert matcher.names(Document("ASEAN news", "", "", source="khmer-times")) == [
+        "no-sport",
+        "asean",
+    ]
+    assert matcher.names(Document("ASEAN sport", "", "", source="khmer-times")) == ["asean"]
+
+
+def test_what_a_matcher_saw_before_never_changes_what_it_matches() -> None:
+    rules = [RuleSpec("asean", ("ASEAN",)), RuleSpec("no-sport", query="NOT sport")]
+    seasoned = compile_rules(rules)
+    # Texts that hold a rule's word make the matcher stop looking for words up front.
+    for _ in range(200):
+        seasoned.names(Document("ASEAN sport", "", ""))
+    for text in ["ASEAN sport", "nothing at all", "ASEAN news", "sport"]:
+        doc = Document(text, "", "")
+        assert seasoned.names(doc) == compile_rules(rules).names(doc)
+
+
 def test_snippet_marks_hits_in_original_text() -> None:
     body = ("filler " * 60) + "the Russia–ASEAN summit in Phnom Pénh " + ("tail " * 60)
     matcher = compile_rules([RuleSpec("r", ("Russia", "ASEAN", "Phnom Penh"))])
@@ -83,3 +110,18 @@ def test_snippet_around(
     result, spans = snippet_around(text, hits)
     assert result == snippet
     assert [result[a:b] for a, b in spans] == marked
+
+
+@pytest.mark.parametrize(
+    ("folded", "stream"),
+    [
+        ("phnom, penh", " phnom  penh "),  # runs of separators stay runs
+        ("russia–asean", " russia asean "),  # a dash outside ASCII separates too
+        ("it’s", " it s "),
+        ("asean_summit", " asean_summit "),
+        ("ประชุมasean", " ประชุม asean "),  # where scripts meet
+    ],
+)
+def test_separated_text_has_a_space_for_every_separator(folded: str, stream: str) -> None:
+    assert separated(folded) == stream
+    assert token_stream(folded) == " " + " ".join(stream.split()) + " "

@@ -95,3 +95,18 @@ def test_many_rules_in_one_matcher_agree_with_each_rule_alone(
     matcher = compile_rules([RuleSpec(f"r{i}", query=q) for i, q in enumerate(rules)])
     alone = [f"r{i}" for i, q in enumerate(rules) if hit(q, doc)]
     assert matcher.names(doc) == alone
+
+
+separator_runs = st.lists(st.sampled_from([" ", ",", "\n", "—", "“", "។", "...", "\t"]), min_size=1)
+
+
+@given(st.lists(st.sampled_from(WORDS[:5]), min_size=2, max_size=4), st.data())
+def test_a_phrase_matches_whatever_separators_sit_between_its_words(
+    words: list[str], data: st.DataObject
+) -> None:
+    text = words[0]
+    for word in words[1:]:
+        text += "".join(data.draw(separator_runs)) + word
+    doc = Document(title="", summary="", body=f"before {text} after")
+    assert hit('"' + " ".join(words) + '"', doc)
+    assert hit(f"{words[0]} NEAR/0 {words[1]}", doc)

@@ -46,12 +46,16 @@ ARTICLE = Document(
         ('"prime minister"', "The Prime Minister said", True),
         ("Russia-ASEAN", "Russia–ASEAN ties", True),  # a bare word with punctuation is a phrase
         ("Russia-ASEAN", "Russia and ASEAN", False),
+        ('"prime minister office"', "Prime Minister — office", True),  # any separators, any gap
+        ('"prime minister office"', "Prime, Minister; office", True),
+        ('"prime minister office"', "Prime Minister, the office", False),
         # prefixes
         ("Russia*", "Russian ships", True),
         ("Russia*", "Russians", True),
         ("Russia*", "Russia", True),
         ("Russia*", "Belarussia", False),
         ('"Phnom P"*', "Phnom Penh", True),
+        ('"Phnom P"*', "Phnom,  Penh", True),
         # AND, implicit AND
         ("Cambodia AND trade", "Cambodia trade talks", True),
         ("Cambodia AND trade", "Cambodia talks", False),
@@ -98,6 +102,15 @@ ARTICLE = Document(
         ("a NEAR/1 b NEAR/1 c", "a b x x x c", False),
         ("ASEAN NEAR/5 ASEAN", "one ASEAN only", False),
         ("ASEAN NEAR/5 ASEAN", "ASEAN and ASEAN", True),
+        ("Russia NEAR/1 ASEAN", "Russia — “and” — ASEAN", True),  # punctuation is not a word
+        ("Russia NEAR/0 ASEAN", "Russia,  ASEAN", True),
+        ("Russia NEAR/1 ASEAN", "Russia, and, then ASEAN", False),
+        ("ประชาคม NEAR/0 ประชุม", "ประชาคมอาเซียนประชุม", True),  # two hits in one word
+        ("ประชาคม NEAR/0 ประชุม", "ประชาคม ข่าว ประชุม", False),
+        ("ประชาคม NEAR/1 ประชุม", "ประชาคม ข่าว ประชุม", True),
+        ("ประชาคม NEAR/1 ประชุม", "ประชาคมอาเซียน ข่าว ประชุม", True),  # rest of its own word
+        ("ประชาคม NEAR/1 ประชุม", "ประชาคม ข่าว อาเซียนประชุม", True),
+        ("ประชาคม NEAR/0 ประชุม", "ประชาคมอาเซียน ข่าว ประชุม", False),
         # folding: NFKC, casefold, diacritics, both ways
         ("Phnom Penh", "Phnom Pénh", True),
         ('"Phnom Pénh"', "PHNOM PENH", True),
