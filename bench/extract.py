@@ -107,6 +107,8 @@ def _fold(text: str) -> str:
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     pages = _records("human_full_body")
+    if not pages:
+        sys.exit(f"corpus not found at {CORPUS} (expected the Zyte benchmark's *.json/*.html)")
     ours = score([(r["body_text"], _ours(r, b)) for r, b in pages])
     plain = score([(r["body_text"], _plain(r, b)) for r, b in pages])
     ours_rate = _rate(_ours, pages, rounds)

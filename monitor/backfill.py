@@ -177,8 +177,8 @@ class _Run:
         window = self.window
         children = [c for c in sorted(sitemap.sitemaps, key=_newest) if window.keeps(c.when)]
         self.summary.skipped += len(sitemap.sitemaps) - len(children)
-        leads = [Lead(u.url, u.title or "", u.when) for u in sitemap.urls]
-        kept = [lead for lead in leads if window.keeps(lead.published)]
+        leads = [Lead(u.url, u.title or "", u.published, u.lastmod) for u in sitemap.urls]
+        kept = [lead for lead in leads if window.keeps(lead.published or lead.lastmod)]
         self.summary.skipped += len(leads) - len(kept)
         for start in range(0, len(kept), _LEADS_PER_BATCH):
             batch = kept[start : start + _LEADS_PER_BATCH]
@@ -193,7 +193,9 @@ class _Run:
         )
         summary = self.summary
         summary.skipped += len(collected.articles) - len(kept)
-        known_before = collected.seen - len(collected.articles) - collected.failed
+        known_before = (
+            collected.seen - len(collected.articles) - collected.failed - collected.held_back
+        )
         summary.new += len(result.new)
         duplicates = result.duplicates + result.sightings + max(0, known_before)
         summary.duplicates += duplicates

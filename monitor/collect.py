@@ -11,7 +11,9 @@
 
 "New" means not stored yet (`Store.known_keys`): a guid of this source or a
 canonical URL of any source. A poll fetches at most `MAX_PAGES_PER_POLL`
-article pages, newest first; `newsmon backfill` is for history. A page that
+article pages, newest first; the other new items are held back (not stored,
+so the next poll, scheduled sooner, fetches their pages; `held_back`), and
+`newsmon backfill` is for history. A page that
 cannot be fetched or extracted is counted in `failed` and left for the next
 poll (a feed entry is stored with its feed text instead).
 """
@@ -33,7 +35,7 @@ from monitor.feeds import parse_feed
 from monitor.fetch import Fetcher, Response
 from monitor.listing import parse_listing
 from monitor.normalize import canonical_url, clean_title, content_hash
-from monitor.sitemap import SitemapUrl, parse_sitemap
+from monitor.sitemap import MAX_CHILD_SITEMAPS, newest_first, parse_sitemap
 from storage import Store
 from storage.types import ArticleIn
 
@@ -51,7 +53,6 @@ __all__ = [
 log = logging.getLogger("newsmon.collect")
 
 MAX_PAGES_PER_POLL = 30
-MAX_CHILD_SITEMAPS = 3  # per poll: the newest children of a sitemap index
 
 _EXTRACTOR: Extractor | None = None
 
@@ -70,7 +71,8 @@ class Lead:
 
     url: str
     title: str = ""
-    published: datetime | None = None
+    published: datetime | None = None  # a real publication date (feed, news:publication_date)
+    lastmod: datetime | None = None  # a sitemap's lastmod: only when the page has no date
 
 
 @dataclass(slots=True)
@@ -85,6 +87,7 @@ class Collected:
     next_url: str | None = None  # the next page, for backfill
     kind: str = "feed"
     dates: list[datetime | None] = field(default_factory=list)  # of the listed items
+    held_back: int = 0  # new items left for the next poll by the per-poll page cap
 
 
 @dataclass(slots=True)
@@ -122,7 +125,11 @@ class Harvest:
 
 
 def article_from_page(page: Page, lead: Lead, *, guid: str, summary: str = "") -> ArticleIn:
-    """An article from an extracted page; the lead's (feed/sitemap) title and date win."""
+    """An article from an extracted page; the lead's (feed/sitemap) title and date win.
+
+    A sitemap's ``lastmod`` is only a fallback: it moves with every edit, so it
+    must not replace the date the page itself states.
+    """
     title = clean_title(lead.title) or page.title
     body = page.text or summary
     return ArticleIn(
@@ -133,7 +140,7 @@ def article_from_page(page: Page, lead: Lead, *, guid: str, summary: str = "") -
         summary=summary or page.description,
         body=body,
         author=page.author,
-        published_at=lead.published or page.published,
+        published_at=lead.published or page.published or lead.lastmod,
         content_hash=content_hash(title, body),
         lang=page.lang,
     )
@@ -152,10 +159,14 @@ async def collect(response: Response, kind: str | None, h: Harvest) -> Collected
             )
         kind = detected
     if kind == "html":
-        return await _listing(response, h)
-    if kind == "sitemap":
-        return await _sitemap(response, h)
-    return await _feed(response, h)
+        out = await _listing(response, h)
+    elif kind == "sitemap":
+        out = await _sitemap(response, h)
+    else:
+        out = await _feed(response, h)
+    if out.held_back:
+        out.cacheable = False  # a 304 next time would strand the held-back items
+    return out
 
 
 async def _feed(response: Response, h: Harvest) -> Collected:
@@ -177,11 +188,22 @@ async def _feed(response: Response, h: Harvest) -> Collected:
     if h.cfg is None or not h.cfg.full_text:
         return out
     fresh = await h.unknown([a.guid for a in articles] + [a.canonical_url for a in articles])
-    todo = [
+    new = [
         i
         for i, a in enumerate(articles)
         if a.guid in fresh and a.canonical_url in fresh and a.url.startswith("http")
-    ][: h.max_pages]
+    ]
+    new.sort(key=lambda i: _newest_article(articles[i]))
+    todo, held = new[: h.max_pages], set(new[h.max_pages :])
+    out.held_back = len(held)
+    # Held back: stored teaser-only they would never be fetched, so the next poll
+    # gets them. Stored already: the body is the page's, the teaser is no update.
+    drop = held | {i for i, a in enumerate(articles) if a.guid not in fresh}
+    if drop:
+        kept = [i for i in range(len(articles)) if i not in drop]
+        position = {old: pos for pos, old in enumerate(kept)}
+        out.articles = articles = [articles[i] for i in kept]
+        todo = [position[i] for i in todo]
     pages = await asyncio.gather(*(h.page(articles[i].url) for i in todo))
     for i, page in zip(todo, pages, strict=True):
         if page is None:
@@ -215,7 +237,7 @@ async def _listing(response: Response, h: Harvest) -> Collected:
 async def _sitemap(response: Response, h: Harvest) -> Collected:
     sitemap = await asyncio.to_thread(parse_sitemap, response.body, url=response.final_url)
     entries = list(sitemap.urls)
-    children = sorted(sitemap.sitemaps, key=_newest_first)[:MAX_CHILD_SITEMAPS]
+    children = newest_first(sitemap.sitemaps)[:MAX_CHILD_SITEMAPS]
     for child in children:
         try:
             got = await h.fetcher.get(child.url, subject=h.name, timeout=h.timeout)
@@ -223,15 +245,15 @@ async def _sitemap(response: Response, h: Harvest) -> Collected:
             entries.extend(child_map.urls)
         except MonitorError as exc:
             log.warning("child sitemap skipped: %s", exc, extra={"source": h.name})
-    entries.sort(key=_newest_first)
-    leads = [Lead(e.url, e.title or "", e.when) for e in entries]
+    entries = newest_first(entries)
+    leads = [Lead(e.url, e.title or "", e.published, e.lastmod) for e in entries]
     out = await collect_leads(leads, h, title_from_page=False)
     out.kind = "sitemap"
     return out
 
 
-def _newest_first(entry: SitemapUrl) -> float:
-    when = entry.when
+def _newest_article(article: ArticleIn) -> float:
+    when = article.published_at
     return -when.timestamp() if when else 0.0
 
 
@@ -239,7 +261,8 @@ async def collect_leads(leads: list[Lead], h: Harvest, *, title_from_page: bool)
     """Fetch and extract the leads not stored yet, up to the per-poll cap."""
     keys = {lead.url: canonical_url(lead.url) for lead in leads}
     fresh = await h.unknown(list(keys.values()))
-    todo = [lead for lead in leads if keys[lead.url] in fresh][: h.max_pages]
+    new = [lead for lead in leads if keys[lead.url] in fresh]
+    todo = new[: h.max_pages]
     pages = await asyncio.gather(*(h.page(lead.url) for lead in todo))
     articles: list[ArticleIn] = []
     failed = 0
@@ -251,7 +274,11 @@ async def collect_leads(leads: list[Lead], h: Harvest, *, title_from_page: bool)
         hint = replace(lead, title="") if title_from_page and page.title else lead
         articles.append(article_from_page(page, hint, guid=keys[lead.url]))
     return Collected(
-        articles, seen=len(leads), failed=failed, dates=[lead.published for lead in leads]
+        articles,
+        seen=len(leads),
+        failed=failed,
+        dates=[lead.published or lead.lastmod for lead in leads],
+        held_back=len(new) - len(todo),
     )
 
 

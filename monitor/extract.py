@@ -39,7 +39,7 @@ from monitor.encoding import decode_html
 from monitor.errors import ParseError
 from monitor.normalize import canonical_url, clean_title
 
-__all__ = ["Extractor", "Page", "extract_page", "page_date", "parse_date"]
+__all__ = ["Extractor", "Page", "extract_page", "page_date", "parse_date", "without_headline"]
 
 log = logging.getLogger("newsmon.extract")
 
@@ -120,15 +120,28 @@ def extract_page(
         if date_selector and (node := soup.select_one(date_selector)) is not None:
             raw = node.get("datetime") or node.get("content") or node.get_text(" ", strip=True)
             published = parse_date(str(raw)) or published
+    title = clean_title(title)
     return Page(
         url=canonical,
-        title=clean_title(title),
-        text=text,
+        title=title,
+        text=without_headline(text, title),
         author=meta.author,
         published=published,
         lang=meta.lang,
         description=meta.description,
     )
+
+
+def without_headline(text: str, title: str) -> str:
+    """The body without a first line that only repeats the title (alerts show the title)."""
+    first, _, rest = text.partition("\n")
+    if title and _folded(first) == _folded(title):
+        return rest.strip()
+    return text
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.casefold().split())
 
 
 def headline(title: str, h1s: list[str], sitename: str | None) -> str:

@@ -4,7 +4,8 @@
 protocol says: gzip is recognised by its magic bytes, not by the ``.gz`` name
 (some ``.gz`` files are plain, some compressed files have no ``.gz``); element
 names are matched by local name, so a wrong namespace still works; ``<loc>``
-values lose their whitespace (CDATA is fine); a malformed file yields the
+values lose their whitespace (CDATA is fine), and an entry without ``<loc>``
+is read from its own text; a malformed file yields the
 entries that could be recovered. Google News extensions give each URL a title
 and a publication timestamp. RSS/Atom used as a sitemap (sitemaps.org allows
 it) is read with the feed parser.
@@ -13,6 +14,7 @@ it) is read with the feed parser.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -24,7 +26,17 @@ from monitor.extract import parse_date
 from monitor.feedbytes import root_name, strip_doctype
 from monitor.feeds import looks_like_feed, parse_feed
 
-__all__ = ["Sitemap", "SitemapUrl", "gunzip", "looks_like_sitemap", "parse_sitemap"]
+__all__ = [
+    "MAX_CHILD_SITEMAPS",
+    "Sitemap",
+    "SitemapUrl",
+    "gunzip",
+    "looks_like_sitemap",
+    "newest_first",
+    "parse_sitemap",
+]
+
+MAX_CHILD_SITEMAPS = 3  # per poll (and check): the newest children of a sitemap index
 
 _ROOTS = frozenset({"urlset", "sitemapindex"})
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -41,7 +53,10 @@ class SitemapUrl:
 
     @property
     def when(self) -> datetime | None:
-        """The best date known for the URL: publication, else last modification."""
+        """The best date for ordering and windows: publication, else last modification.
+
+        Not an article date: ``lastmod`` changes with every edit or comment.
+        """
         return self.published or self.lastmod
 
 
@@ -52,6 +67,11 @@ class Sitemap:
     kind: Literal["urlset", "index", "text", "feed", "robots"]
     urls: tuple[SitemapUrl, ...] = ()
     sitemaps: tuple[SitemapUrl, ...] = ()
+
+
+def newest_first(entries: Iterable[SitemapUrl]) -> list[SitemapUrl]:
+    """The entries newest first by `SitemapUrl.when`; undated ones last, in order."""
+    return sorted(entries, key=lambda e: -e.when.timestamp() if e.when else 0.0)
 
 
 def gunzip(body: bytes, max_bytes: int = 50 * 1024 * 1024) -> bytes:
@@ -139,6 +159,9 @@ def _entry(node: Any) -> SitemapUrl | None:
                     title = " ".join(item.text.split())
                 elif item_name == "publication_date":
                     published = parse_date(item.text or "")
+    if loc is None:
+        # Some indexes put the URL straight inside <sitemap>/<url>, with no <loc>.
+        loc = "".join((node.text or "").split())
     if not loc or not _http(loc):
         return None
     return SitemapUrl(loc, lastmod=lastmod, title=title, published=published)

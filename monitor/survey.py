@@ -1,7 +1,8 @@
 """What `newsmon check --fetch` reports: the items a source lists, stored nowhere.
 
 Handles every source kind the poll does (feed, html listing, sitemap, detected,
-an HTML page advertising its feed) but fetches no article pages.
+an HTML page advertising its feed) but fetches no article pages. Of a sitemap
+index it reads the newest children, as the poll does, and counts their URLs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from monitor.errors import MonitorError
 from monitor.feeds import parse_feed
 from monitor.fetch import Fetcher
 from monitor.listing import parse_listing
-from monitor.sitemap import parse_sitemap
+from monitor.sitemap import MAX_CHILD_SITEMAPS, newest_first, parse_sitemap
 
 __all__ = ["Survey", "survey_source"]
 
@@ -67,10 +68,34 @@ async def _survey(cfg: SourceConfig, fetcher: Fetcher, deadline: float) -> Surve
         kind = "feed"
     if kind == "unknown":
         raise MonitorError(f"parse: {cfg.name}: not a feed, sitemap or HTML page")
+    if kind == "sitemap":
+        return await _survey_sitemap(cfg, fetcher, deadline, response.body, response.final_url)
     count = await asyncio.to_thread(
         _count, response.body, response.final_url, kind, cfg, dict(response.headers)
     )
     return Survey(cfg.name, "ok", kind, count, note)
+
+
+async def _survey_sitemap(
+    cfg: SourceConfig, fetcher: Fetcher, deadline: float, body: bytes, url: str
+) -> Survey:
+    sitemap = await asyncio.to_thread(parse_sitemap, body, url=url)
+    urls = len(sitemap.urls)
+    if not sitemap.sitemaps:
+        return Survey(cfg.name, "ok", "sitemap", urls)
+    children = newest_first(sitemap.sitemaps)[:MAX_CHILD_SITEMAPS]
+    read: list[str] = []
+    for child in children:
+        try:
+            got = await fetcher.get(child.url, subject=cfg.name, timeout=deadline)
+            child_map = await asyncio.to_thread(parse_sitemap, got.body, url=got.final_url)
+        except MonitorError as exc:
+            read.append(f"{child.url} ({exc})")
+            continue
+        urls += len(child_map.urls)
+        read.append(f"{child.url} ({len(child_map.urls)} URLs)")
+    note = f"index of {len(sitemap.sitemaps)} sitemaps; read the newest: " + ", ".join(read)
+    return Survey(cfg.name, "ok", "sitemap", urls, note)
 
 
 def _count(body: bytes, url: str, kind: str, cfg: SourceConfig, headers: dict[str, str]) -> int:
@@ -88,9 +113,6 @@ def _count(body: bytes, url: str, kind: str, cfg: SourceConfig, headers: dict[st
                 f"parse: {cfg.name}: link_selector {cfg.link_selector!r} matched no links"
             )
         return len(listing.links)
-    if kind == "sitemap":
-        sitemap = parse_sitemap(body, url=url)
-        return len(sitemap.urls) + len(sitemap.sitemaps)
     feed = parse_feed(body, url=url, headers=headers)
     if not feed.is_feed:
         raise MonitorError(f"parse: {cfg.name}: response is not a feed ({url})")

@@ -60,3 +60,33 @@ def test_check_fetch_counts_items_of_every_kind_and_stores_nothing(
     assert rows["gone"]["status"] == "error"
     assert rows["gone"]["error"] == "fetch: gone: HTTP 404 Not Found"
     assert not (tmp_path / "newsmon.db").exists()
+
+
+def test_check_fetch_of_a_sitemap_index_counts_the_urls_of_its_newest_children(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    web = FeedServer(httpserver)
+    children = ""
+    for n, day in enumerate((1, 4, 3, 2)):
+        urls = "".join(f"<url><loc>https://e.org/{n}/{i}</loc></url>" for i in range(n + 1))
+        child = web.set(f"/map-{n}.xml", f"<urlset>{urls}</urlset>", ctype="application/xml")
+        children += f"<sitemap><loc>{child}</loc><lastmod>2024-03-0{day}</lastmod></sitemap>"
+    index = web.set(
+        "/index.xml", f"<sitemapindex>{children}</sitemapindex>", ctype="application/xml"
+    )
+    config = tmp_path / "sources.yaml"
+    config.write_text(f"sources:\n  - {{name: map, url: '{index}'}}\n")
+
+    result = newsmon("check", "--fetch", "--format", "json", config=config)
+
+    assert result.returncode == 0, result.stderr
+    [row] = json.loads(result.stdout)
+    # The three newest children (map-1, map-2, map-3) hold 2 + 3 + 4 URLs; map-0 is not read.
+    assert (row["kind"], row["items"]) == ("sitemap", 9)
+    assert row["note"] == (
+        "index of 4 sitemaps; read the newest: "
+        f"{web.server.url_for('/map-1.xml')} (2 URLs), "
+        f"{web.server.url_for('/map-2.xml')} (3 URLs), "
+        f"{web.server.url_for('/map-3.xml')} (4 URLs)"
+    )
+    assert web.hits("/map-0.xml") == []

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +15,7 @@ import pytest
 from monitor.detect import detect_kind, discover_feeds
 from monitor.encoding import decode_html, html_charset
 from monitor.errors import ParseError
-from monitor.extract import extract_page, headline, parse_date
+from monitor.extract import extract_page, headline, parse_date, without_headline
 from monitor.listing import parse_listing
 from monitor.sitemap import gunzip, parse_sitemap
 
@@ -299,6 +302,35 @@ def test_news_sitemap_gives_titles_and_publication_times(corpus: Path) -> None:
     assert first.published == datetime(2020, 5, 11, 9, 0, 1, tzinfo=UTC)
 
 
+def test_sitemap_entries_without_loc_are_read_from_their_own_text(corpus: Path) -> None:
+    sitemap = parse_sitemap(
+        (corpus / "sitemaps" / "crawlercommons__sitemap.index.xml").read_bytes(),
+        url="https://example.com/sitemap.xml",
+    )
+    assert sitemap.kind == "index"
+    assert len(sitemap.sitemaps) == 15
+    assert sitemap.sitemaps[0].url == "https://example.com/sitemap.jss?portalCode=10260&lang=en"
+    bare = parse_sitemap(
+        b"<urlset><url> https://e.org/a </url><url><loc>https://e.org/b</loc></url></urlset>",
+        url="https://e.org/s.xml",
+    )
+    assert [u.url for u in bare.urls] == ["https://e.org/a", "https://e.org/b"]
+
+
+@pytest.mark.parametrize(
+    ("text", "title", "expected"),
+    [
+        ("Mekong talks\nOfficials met.", "Mekong talks", "Officials met."),
+        ("MEKONG  talks \n\nOfficials met.", "Mekong talks", "Officials met."),
+        ("Mekong talks resume today\nOfficials met.", "Mekong talks", None),
+        ("Officials met.", "", None),
+        ("Mekong talks", "Mekong talks", ""),
+    ],
+)
+def test_body_does_not_start_with_the_headline(text: str, title: str, expected: str | None) -> None:
+    assert without_headline(text, title) == (text if expected is None else expected)
+
+
 def test_malformed_sitemap_yields_nothing_instead_of_crashing(corpus: Path) -> None:
     sitemap = parse_sitemap(
         (corpus / "sitemaps" / "advertools__error_sitemap.xml").read_bytes(),
@@ -354,3 +386,19 @@ def test_detect_kind_reads_the_body_not_the_label(
     body: bytes, content_type: str | None, kind: str
 ) -> None:
     assert detect_kind(body, content_type) == kind
+
+
+def test_extraction_benchmark_without_the_corpus_says_where_it_looked(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    bench = tmp_path / "project" / "bench" / "extract.py"
+    bench.parent.mkdir(parents=True)
+    bench.write_bytes((root / "bench" / "extract.py").read_bytes())
+    result = subprocess.run(
+        [sys.executable, str(bench), "1"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert f"corpus not found at {tmp_path / 'shared' / 'corpus' / 'articles'}" in result.stderr

@@ -9,11 +9,13 @@ import asyncio
 import gzip
 import io
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
 
+from monitor.collect import MAX_PAGES_PER_POLL
 from monitor.config import load_config
 from monitor.daemon import Daemon, fetch_limits
 from monitor.fetch import Fetcher
@@ -48,10 +50,10 @@ def web(httpserver: HTTPServer) -> FeedServer:
 
 
 def poll(
-    tmp_path: Path, sources: list[dict[str, object]]
+    tmp_path: Path, sources: list[dict[str, object]], rules: list[dict[str, object]] | None = None
 ) -> tuple[list[PollReport], list[ArticleRow]]:
     config_path = tmp_path / "sources.yaml"
-    config_path.write_text(json.dumps({"sources": sources, "rules": []}))
+    config_path.write_text(json.dumps({"sources": sources, "rules": rules or []}))
     config = load_config(config_path, {})
     store = Store.open(f"sqlite:///{tmp_path / 'newsmon.db'}")
 
@@ -250,3 +252,92 @@ def test_real_corpus_pages_served_as_listing_articles(
         )
         words = truth["body_text"].split()
         assert " ".join(words[:12]) in " ".join(stored.body.split())
+
+
+def test_sitemap_lastmod_does_not_replace_the_date_the_page_states(
+    web: FeedServer, tmp_path: Path
+) -> None:
+    web.set(
+        "/dated",
+        article("Dated story", "dated story", published="2024-03-05T06:30:00Z"),
+        "text/html",
+    )
+    web.set("/undated", article("Undated story", "undated story"), "text/html")
+    # lastmod moves with every edit or comment; only news:publication_date is a date.
+    sitemap = web.set(
+        "/sitemap.xml",
+        f"<urlset><url><loc>{web.server.url_for('/dated')}</loc>"
+        "<lastmod>2024-06-01T12:00:00Z</lastmod></url>"
+        f"<url><loc>{web.server.url_for('/undated')}</loc>"
+        "<lastmod>2024-06-02T12:00:00Z</lastmod></url></urlset>",
+        "application/xml",
+    )
+
+    _, articles = poll(tmp_path, [{"name": "maps", "url": sitemap, "kind": "sitemap"}])
+
+    dates = {a.title: a.published_at and a.published_at.isoformat() for a in articles}
+    assert dates == {
+        "Dated story": "2024-03-05T06:30:00+00:00",
+        "Undated story": "2024-06-02T12:00:00+00:00",
+    }
+
+
+def test_full_text_feed_holds_items_beyond_the_page_cap_for_the_next_poll(
+    web: FeedServer, tmp_path: Path
+) -> None:
+    count = MAX_PAGES_PER_POLL + 2
+    entries = []
+    for n in range(count):
+        web.set(f"/s{n}", article(f"Story {n}", f"topic {n}"), "text/html")
+        day = 1 + n % 28
+        entries.append(
+            {
+                "title": f"Story {n}",
+                "link": web.server.url_for(f"/s{n}"),
+                "guid": f"s{n}",
+                "description": "Teaser only.",
+                "pubDate": f"{day:02d} Mar 2024 {n // 28:02d}:00:00 GMT",
+            }
+        )
+    feed = web.set("/feed.xml", rss(entries))
+    source = {"name": "teasers", "url": feed, "kind": "feed", "full_text": True}
+
+    [report], articles = poll(tmp_path, [source])
+    assert (report.items, report.new, report.window_overflow) == (count, MAX_PAGES_PER_POLL, True)
+    # The oldest two wait (not stored teaser-only) ...
+    stored = {a.url.rsplit("/", 1)[1] for a in articles}
+    assert stored == {f"s{n}" for n in range(count)} - {"s0", "s28"}
+    assert all("discuss the topic" in a.body for a in articles)
+
+    # ... and the next poll fetches their pages.
+    [report], articles = poll(tmp_path, [source])
+    assert (report.new, report.window_overflow) == (2, False)
+    assert len(articles) == count
+    assert [a.body[:40] for a in articles if "discuss the topic" not in a.body] == []
+
+
+def test_alert_snippet_does_not_repeat_the_headline(web: FeedServer, tmp_path: Path) -> None:
+    page = article("Story about Cambodia", "Mekong dams").replace(
+        "<h1>Story about Cambodia</h1><article>", "<article><h1>Story about Cambodia</h1>"
+    )
+    web.set("/p", page, "text/html")
+    sitemap = web.set(
+        "/sitemap.xml",
+        f"<urlset><url><loc>{web.server.url_for('/p')}</loc></url></urlset>",
+        "application/xml",
+    )
+
+    _, [stored] = poll(
+        tmp_path,
+        [{"name": "maps", "url": sitemap, "kind": "sitemap"}],
+        rules=[{"name": "cambodia", "keywords": ["Cambodia"]}],
+    )
+
+    assert stored.title == "Story about Cambodia"
+    assert stored.body.startswith("Officials from Cambodia")
+    store = Store.open(f"sqlite:///{tmp_path / 'newsmon.db'}")
+    try:
+        [delivery] = store.claim_deliveries(datetime.now(UTC))
+    finally:
+        store.close()
+    assert delivery.snippet.count("Story about Cambodia") == 1
