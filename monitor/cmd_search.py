@@ -14,7 +14,7 @@ from monitor.cli import Format, UsageError, app, globals_of, make_channels, pars
 from monitor.config import Config
 from monitor.delivery import Deliverer, DeliveryReport
 from monitor.matching import Match, Matcher
-from monitor.output import article_json, print_csv, print_json, print_table
+from monitor.output import article_json, print_csv, print_json, print_rows, print_table
 from monitor.pipeline import Rules, compile_config_rules
 from monitor.query import QuerySyntaxError, parse_query
 from monitor.search import rematch as rematch_rows
@@ -53,12 +53,9 @@ def search(
     finally:
         store.close()
     docs = [article_json(row, snippet=marked(match)) for row, match in found]
-    if fmt is Format.json:
-        print_json(docs)
-    elif fmt is Format.csv:
-        print_csv(docs, SEARCH_COLUMNS)
-    else:
-        print_table(docs, SEARCH_COLUMNS, title=f"{len(docs)} result(s)")
+    print_rows(
+        docs, fmt, SEARCH_COLUMNS, csv_columns=SEARCH_COLUMNS, title=f"{len(docs)} result(s)"
+    )
 
 
 @app.command()

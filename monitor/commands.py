@@ -30,7 +30,7 @@ from monitor.output import (
     print_csv,
     print_json,
     print_jsonl,
-    print_table,
+    print_rows,
     source_json,
 )
 from monitor.pipeline import PollReport, compile_config_rules
@@ -166,12 +166,7 @@ def check(
                 typer.echo(f"  channel {name}: {channels.privacy_url(name)}")
         return
     rows = asyncio.run(_check_fetch(config))
-    if fmt is Format.json:
-        print_json(rows)
-    elif fmt is Format.csv:
-        print_csv(rows, CHECK_COLUMNS)
-    else:
-        print_table(rows, CHECK_COLUMNS)
+    print_rows(rows, fmt, CHECK_COLUMNS, csv_columns=CHECK_COLUMNS)
     if any(r["status"] == "error" for r in rows):
         raise typer.Exit(1)
 
@@ -242,12 +237,7 @@ def sources(
         rows = [source_json(s) for s in store.source_statuses(datetime.now(UTC))]
     finally:
         store.close()
-    if fmt is Format.json:
-        print_json(rows)
-    elif fmt is Format.csv:
-        print_csv(rows, list(rows[0]) if rows else SOURCE_COLUMNS)
-    else:
-        print_table(rows, SOURCE_COLUMNS)
+    print_rows(rows, fmt, SOURCE_COLUMNS)
 
 
 # --- alerts ------------------------------------------------------------------
@@ -275,12 +265,7 @@ def alerts(
         rows = [delivery_json(d) for d in store.list_deliveries(status)]
     finally:
         store.close()
-    if fmt is Format.json:
-        print_json(rows)
-    elif fmt is Format.csv:
-        print_csv(rows, list(rows[0]) if rows else ALERT_COLUMNS)
-    else:
-        print_table(rows, ALERT_COLUMNS)
+    print_rows(rows, fmt, ALERT_COLUMNS)
 
 
 @alerts_app.command("retry")

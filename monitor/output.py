@@ -27,6 +27,7 @@ __all__ = [
     "print_csv",
     "print_json",
     "print_jsonl",
+    "print_rows",
     "print_table",
     "source_json",
 ]
@@ -141,3 +142,20 @@ def print_table(
         # Text cells, not markup: "[/]" or "[link=...]" in a news title stays text.
         table.add_row(*(Text("" if row.get(c) is None else str(row.get(c))) for c in columns))
     console.print(table)
+
+
+def print_rows(
+    rows: Sequence[Row],
+    fmt: str,
+    columns: Sequence[str],
+    *,
+    csv_columns: Sequence[str] | None = None,
+    title: str | None = None,
+) -> None:
+    """Rows as `--format` asks: one JSON array, CSV (every field), or a table of `columns`."""
+    if fmt == "json":
+        print_json(list(rows))
+    elif fmt == "csv":
+        print_csv(rows, csv_columns or (list(rows[0]) if rows else columns))
+    else:
+        print_table(rows, columns, title=title)
