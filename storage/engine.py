@@ -12,6 +12,7 @@ whereas ``BEGIN IMMEDIATE`` waits for the write lock up to the busy timeout.
 from __future__ import annotations
 
 import sqlite3
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,6 +25,7 @@ from storage.errors import StorageError
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
+    "NFKC_FUNCTION",
     "make_engine",
     "normalise_url",
     "safe_url",
@@ -67,6 +69,13 @@ def make_engine(url: str) -> Engine:
     )
 
 
+NFKC_FUNCTION = "newsmon_nfkc"
+
+
+def _nfkc(text: str | None) -> str | None:
+    return None if text is None else unicodedata.normalize("NFKC", text)
+
+
 def writer(engine: Engine) -> Engine:
     """The engine whose transactions take the write lock up front (SQLite BEGIN IMMEDIATE)."""
     return engine.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
@@ -85,6 +94,9 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA synchronous = NORMAL")
         finally:
             cursor.close()
+        # The full-text triggers index NFKC text (migration 0004), as the matcher
+        # folds it: "ＡＳＥＡＮ" in an article is found by a search for "ASEAN".
+        dbapi_connection.create_function(NFKC_FUNCTION, 1, _nfkc, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

@@ -140,3 +140,21 @@ def test_iter_articles_streams_by_id_in_pages(news: Store) -> None:
     assert [a.guid for a in news.iter_articles(batch=3)] == [f"guid-{n}" for n in "1234"]
     assert [a.guid for a in news.iter_articles(batch=1)] == [f"guid-{n}" for n in "1234"]
     assert [a.guid for a in news.iter_articles(since=NOW - DAY)] == ["guid-2", "guid-3"]
+
+
+def test_full_width_letters_and_ligatures_are_indexed_as_nfkc(store: Store) -> None:
+    source = add_sources(store, "wire")["wire"]
+    store.ingest(
+        source,
+        [article("fw", title="ＡＳＥＡＮ summit", summary="", body="ﬁnance ministers meet")],
+        no_alerts,
+        NOW,
+    )
+    while store.index_bodies():
+        pass
+    assert [a.title for a in store.search(["ASEAN"], since=None, source=None, limit=5)] == [
+        "ＡＳＥＡＮ summit"
+    ]
+    assert [a.title for a in store.search(["finance"], since=None, source=None, limit=5)] == [
+        "ＡＳＥＡＮ summit"
+    ]
