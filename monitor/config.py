@@ -41,7 +41,7 @@ from monitor.config_yaml import (
     translate_validation_error,
 )
 from monitor.errors import ConfigError
-from monitor.query import query_problem
+from monitor.query import keyword_problem, query_problem
 from monitor.redact import secrets_of
 
 __all__ = [
@@ -155,6 +155,9 @@ def _cross_check(config: Config, root: Any) -> list[Problem]:
             problem = query_problem(rule.query)
             if problem:
                 report(("rules", i, "query"), problem)
+        for j, keyword in enumerate(rule.keywords or ()):
+            if problem := keyword_problem(keyword):
+                report(("rules", i, "keywords", j), problem)
         for j, channel in enumerate(rule.channels):
             if channel not in known_channels:
                 report(("rules", i, "channels", j), _unknown("channel", channel, user_channels))

@@ -10,13 +10,18 @@
 Operators are upper case (``and`` is a word); NOT binds tighter than AND, AND
 tighter than OR. A field (title, body, url, source, author) applies to a term,
 a phrase or a parenthesised group. A bare word that holds punctuation
-(``Russia-ASEAN``) is a phrase of its tokens. Errors are `QuerySyntaxError`
-with the 1-based column and a caret line under the query.
+(``Russia-ASEAN``) is a phrase of its tokens; a dash standing alone between
+words (``Russia - ASEAN``) is punctuation, not NOT. After ``field:`` the value
+runs to the next space or ``)`` (``url:http://x.org/a`` is one term). A term
+whose symbols would be dropped so that it means something else (``C++``,
+``C#``, ``$5``) is refused rather than silently matching every "C". Errors are
+`QuerySyntaxError` with the 1-based column and a caret line under the query.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, replace
 from typing import NoReturn
 
@@ -33,6 +38,7 @@ __all__ = [
     "Or",
     "QuerySyntaxError",
     "Term",
+    "keyword_problem",
     "keywords_query",
     "parse_query",
     "positive_terms",
@@ -46,6 +52,14 @@ _NEAR = re.compile(r"NEAR(?:/(\S*))?")
 MAX_NEAR = 1000  # words; more is "anywhere in the text", and huge numbers overflow
 _FIELD = re.compile(r"([A-Za-z]+):")
 _WORD_END = re.compile(r'[\s()"]')
+_VALUE_END = re.compile(r"[\s)]")  # a field's value: ( and " may sit inside a URL
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015"
+# Punctuation that separates the tokens of a phrase (Russia-ASEAN, Hun's, U.S.,
+# R&D): the same punctuation separates them in the text, so nothing is lost.
+_JOINERS = set(_DASHES + "'\u2018\u2019\u02bc.,/:&")
+_ALWAYS_REFUSED = set("+#")  # C++, C#, F#: the symbol is the whole point of the name
+_SPOKEN = {"+": "plus", "#": "sharp", "$": "dollar", "%": "percent", "@": "at"}
+_SHORTEST_KEPT = 3  # $5 or @x: what is left after dropping the symbols is too vague
 
 
 class QuerySyntaxError(MonitorError):
@@ -139,6 +153,20 @@ def query_problem(query: str) -> str | None:
     return None
 
 
+def keyword_problem(keyword: str) -> str | None:
+    """Why a `keywords:` entry cannot be matched as written (C++, C#), or None."""
+    text = keyword.strip().rstrip("*").strip()
+    if not term_tokens(text):
+        return f"the keyword '{keyword}' has no letters or digits to match"
+    symbols = _unmatchable_symbols(text)
+    if symbols:
+        return (
+            f"the keyword '{keyword}' has symbols that cannot be matched ({symbols});"
+            f" spell them in words{_spoken(text, symbols)} or drop them"
+        )
+    return None
+
+
 def keywords_query(keywords: tuple[str, ...] | list[str]) -> Node:
     """``keywords: [a, b]``: each keyword a literal term (``*`` at the end: a prefix), ORed."""
     terms: list[Node] = []
@@ -180,11 +208,15 @@ def _lex(query: str) -> list[_Token]:
             prefix = query.startswith("*", end + 1)
             tokens.append(_Token("phrase", query[i + 1 : end], column, prefix=prefix))
             i = end + 1 + prefix
+        elif ch in _DASHES and _stands_alone(query, i):
+            i += 1  # "Russia - ASEAN": punctuation between words, like a comma
         elif ch == "-" and i + 1 < n and not query[i + 1].isspace():
             tokens.append(_Token("minus", "-", column))
             i += 1
         else:
             field = _FIELD.match(query, i)
+            if field and query.startswith("//", field.end()):
+                field = None  # http://x.org is a word (a URL), not the field "http"
             if field:
                 name = field.group(1)
                 if name.lower() not in FIELDS:
@@ -193,6 +225,13 @@ def _lex(query: str) -> list[_Token]:
                     )
                 tokens.append(_Token("field", name.lower(), column))
                 i = field.end()
+                inner = _FIELD.match(query, i)
+                nested = inner is not None and inner.group(1).lower() in FIELDS
+                if i < n and not query[i].isspace() and query[i] not in '("-' and not nested:
+                    stop = _VALUE_END.search(query, i)
+                    end = stop.start() if stop else n
+                    tokens.append(_word(query, query[i:end], i + 1))
+                    i = end
                 continue
             stop = _WORD_END.search(query, i)
             end = stop.start() if stop else n
@@ -200,6 +239,35 @@ def _lex(query: str) -> list[_Token]:
             i = end
     tokens.append(_Token("end", "", n + 1))
     return tokens
+
+
+def _stands_alone(query: str, i: int) -> bool:
+    before = query[i - 1] if i > 0 else " "
+    after = query[i + 1] if i + 1 < len(query) else " "
+    return before.isspace() and after.isspace()
+
+
+def _unmatchable_symbols(text: str) -> str:
+    """The symbols of `text` that matching drops so that the term changes meaning, or ""."""
+    for word in text.split():
+        symbols = [c for c in word if not _kept(c) and c not in _JOINERS]
+        kept = sum(1 for c in word if _kept(c))
+        if set(symbols) & _ALWAYS_REFUSED or (symbols and kept < _SHORTEST_KEPT):
+            return "".join(dict.fromkeys(symbols))
+    return ""
+
+
+def _spoken(text: str, symbols: str) -> str:
+    """', e.g. "C plus plus",' for C++; "" when a symbol has no usual name."""
+    if not all(c in _SPOKEN for c in symbols):
+        return ""
+    spoken = "".join(f" {_SPOKEN[c]} " if c in _SPOKEN else c for c in text)
+    return f', e.g. "{" ".join(spoken.split())}",'
+
+
+def _kept(ch: str) -> bool:
+    """A character of a token (letters, digits, marks of Khmer or Thai, and "_")."""
+    return ch == "_" or unicodedata.category(ch)[0] in "LNM"
 
 
 def _word(query: str, word: str, column: int) -> _Token:
@@ -224,6 +292,7 @@ class _Parser:
         self.tokens = tokens
         self.position = 0
         self.depth = 0
+        self.field: str | None = None  # the field in force, for its own rules (url: keeps "+")
 
     def peek(self) -> _Token:
         return self.tokens[self.position]
@@ -297,7 +366,9 @@ class _Parser:
         if token.kind == "field":
             if self.peek().kind == "field":
                 self.fail(self.peek(), f"a field cannot follow '{token.text}:'")
+            outer, self.field = self.field, token.text
             node = self.parse_primary(token)
+            self.field = outer
             return _with_field(node, token.text)
         if token.kind == "(":
             if self.peek().kind == ")":
@@ -311,9 +382,16 @@ class _Parser:
             text = token.text.strip()
             if not text and token.prefix:
                 self.fail(token, "'*' needs a word before it (Russia*)")
+            what = "phrase" if token.kind == "phrase" else "word"
             if not term_tokens(text):
-                what = "phrase" if token.kind == "phrase" else "word"
                 self.fail(token, f"the {what} '{token.text}' has no letters or digits to match")
+            symbols = "" if self.field == "url" else _unmatchable_symbols(text)
+            if symbols:
+                self.fail(
+                    token,
+                    f"the {what} '{token.text}' has symbols that cannot be matched ({symbols});"
+                    f" spell them in words{_spoken(text, symbols)} or drop them",
+                )
             return Term(" ".join(text.split()), token.prefix)
         self.position -= 1
         where = ""

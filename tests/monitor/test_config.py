@@ -716,3 +716,24 @@ def test_a_bad_http_port_in_the_environment_is_a_clear_error(tmp_path: Path, por
     with pytest.raises(ConfigError) as caught:
         apply_env_overrides(load_config(path, {}), {"NEWSMON_HTTP_PORT": port})
     assert str(caught.value) == f"NEWSMON_HTTP_PORT: invalid port '{port}' (use 0-65535)"
+
+
+@pytest.mark.parametrize(
+    ("keyword", "message"),
+    [
+        (
+            "C++",
+            "rules[0].keywords[1]: the keyword 'C++' has symbols that cannot be matched (+);"
+            ' spell them in words, e.g. "C plus plus", or drop them',
+        ),
+        ("'--'", "rules[0].keywords[1]: the keyword '--' has no letters or digits to match"),
+    ],
+)
+def test_a_keyword_that_cannot_be_matched_as_written_is_a_config_error(
+    tmp_path: Path, keyword: str, message: str
+) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text(f"rules:\n  - name: r\n    keywords:\n      - ASEAN\n      - {keyword}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {})
+    assert str(caught.value) == f"{path}:5: {message}"

@@ -36,6 +36,25 @@ from monitor.query import (
         ("a NEAR/5 b", Near((Term("a"),), (Term("b"),), 5)),
         ("(a OR b) NEAR/2 c", Near((Term("a"), Term("b")), (Term("c"),), 2)),
         ("10:30", Term("10:30")),
+        # a dash standing alone between words is punctuation; -term stays NOT
+        ("Russia - ASEAN", And((Term("Russia"), Term("ASEAN")))),
+        ("Russia – ASEAN", And((Term("Russia"), Term("ASEAN")))),  # en dash
+        ("Russia - -ASEAN", And((Term("Russia"), Not(Term("ASEAN"))))),
+        ("Russia -", Term("Russia")),
+        # after field: the value runs to the next space or ')', so a URL is one term
+        ("url:http://x.org/a", Term("http://x.org/a", field="url")),
+        ("url:http://x.org/a b", And((Term("http://x.org/a", field="url"), Term("b")))),
+        ("(url:x.org/a?q=1)", Term("x.org/a?q=1", field="url")),
+        ("url:c++", Term("c++", field="url")),  # symbols of a URL are not refused
+        ("http://x.org/a", Term("http://x.org/a")),  # "http" is not read as a field
+        ("title:a*", Term("a", prefix=True, field="title")),
+        ('title:"a b"', Term("a b", field="title")),
+        # punctuation that separates tokens the same way in the text is kept
+        ("U.S.", Term("U.S.")),
+        ("Hun's", Term("Hun's")),
+        ("R&D", Term("R&D")),
+        ("100%", Term("100%")),
+        ("Yahoo!", Term("Yahoo!")),
     ],
 )
 def test_parse_tree(query: str, tree: Node) -> None:
@@ -66,6 +85,24 @@ def test_parse_tree(query: str, tree: Node) -> None:
         ("title:body:x", 7, "a field cannot follow 'title:'"),
         ('"!!"', 1, "the phrase '!!' has no letters or digits to match"),
         ("a NOT", 6, "expected a term after NOT, found the end of the query"),
+        ("title:-a", 7, "expected a term after 'title:', found -"),
+        (
+            "jobs C++",
+            6,
+            "the word 'C++' has symbols that cannot be matched (+);"
+            ' spell them in words, e.g. "C plus plus", or drop them',
+        ),
+        (
+            "C#",
+            1,
+            "the word 'C#' has symbols that cannot be matched (#);"
+            ' spell them in words, e.g. "C sharp", or drop them',
+        ),
+        ("Notepad++", 1, "the word 'Notepad++' has symbols that cannot be matched (+)"),
+        ('a "C++ jobs"', 3, "the phrase 'C++ jobs' has symbols that cannot be matched (+)"),
+        ("title:F#", 7, "the word 'F#' has symbols that cannot be matched (#)"),
+        ("$5", 1, "the word '$5' has symbols that cannot be matched ($)"),
+        ("x 5^", 3, "the word '5^' has symbols that cannot be matched (^); spell them in words or"),
     ],
 )
 def test_syntax_errors_name_the_column(query: str, column: int, reason: str) -> None:

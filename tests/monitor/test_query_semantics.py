@@ -46,6 +46,10 @@ ARTICLE = Document(
         ('"prime minister"', "The Prime Minister said", True),
         ("Russia-ASEAN", "Russia–ASEAN ties", True),  # a bare word with punctuation is a phrase
         ("Russia-ASEAN", "Russia and ASEAN", False),
+        ("Russia - ASEAN", "ASEAN and Russia", True),  # a lone dash is punctuation, not NOT
+        ("Russia - ASEAN", "Russia alone", False),
+        ("U.S.", "the U.S. said", True),
+        ("R&D", "R&D spending", True),
         ('"prime minister office"', "Prime Minister — office", True),  # any separators, any gap
         ('"prime minister office"', "Prime, Minister; office", True),
         ('"prime minister office"', "Prime Minister, the office", False),
@@ -150,6 +154,9 @@ def test_query_semantics(query: str, text: str, expected: bool) -> None:
         ("url:sport", True),
         ("url:example.org", True),
         ("url:football", False),
+        ("url:https://example.org/sport/2024/cambodia-laos", True),
+        ("url:https://example.org/sport/2024/cambodia-vietnam", False),
+        ("(url:example.org/sport OR title:Vietnam)", True),
         ("source:khmer-times", True),
         ("source:bbc", False),
         ("author:Sok", True),
