@@ -57,6 +57,7 @@ class Globals:
         return config
 
     def database_url(self, config: Config | None = None) -> str:
+        """The database; with --database or $NEWSMON_DATABASE_URL no config is read."""
         if config is None and (self.database_arg or os.environ.get("NEWSMON_DATABASE_URL")):
             return str(self.database_arg or os.environ["NEWSMON_DATABASE_URL"])
         return resolve_database_url(self.database_arg, os.environ, config or self.config())

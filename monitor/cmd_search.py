@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from datetime import UTC, datetime
 from typing import Annotated, Any, TextIO
@@ -45,7 +44,7 @@ def search(
     except QuerySyntaxError as exc:
         raise UsageError(f"search: {exc}") from None
     g = globals_of(ctx)
-    store = g.store(None if _database_given(g.database_arg) else g.config())
+    store = g.store()
     try:
         if source is not None and not store.source_ids([source]):
             raise UsageError(f"search: unknown source '{source}'")
@@ -153,7 +152,3 @@ def _alert(
         f"{queued} alert(s) queued ({wanted - queued} already queued or sent); "
         f"{report.sent} sent, {report.failed + report.dead} failed"
     )
-
-
-def _database_given(database_arg: str | None) -> bool:
-    return bool(database_arg or os.environ.get("NEWSMON_DATABASE_URL"))

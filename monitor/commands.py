@@ -192,7 +192,7 @@ def export(
 ) -> None:
     """Print every stored article."""
     g = globals_of(ctx)
-    store = g.store(None if _db_given(ctx) else g.config())
+    store = g.store()
     try:
         rows = (article_json(r, body=True) for r in store.iter_articles(parse_since(since)))
         if fmt is ExportFormat.jsonl:
@@ -203,12 +203,6 @@ def export(
             print_json(list(rows))
     finally:
         store.close()
-
-
-def _db_given(ctx: typer.Context) -> bool:
-    import os
-
-    return bool(globals_of(ctx).database_arg or os.environ.get("NEWSMON_DATABASE_URL"))
 
 
 # --- sources -----------------------------------------------------------------
@@ -260,7 +254,7 @@ def alerts(
     if status is not None and status not in STATUSES:
         raise UsageError(f"alerts: unknown status '{status}' (use {', '.join(STATUSES)})")
     g = globals_of(ctx)
-    store = g.store(None if _db_given(ctx) else g.config())
+    store = g.store()
     try:
         rows = [delivery_json(d) for d in store.list_deliveries(status)]
     finally:
@@ -277,7 +271,7 @@ def alerts_retry(
     from datetime import UTC, datetime
 
     g = globals_of(ctx)
-    store = g.store(None if _db_given(ctx) else g.config())
+    store = g.store()
     try:
         done = store.requeue(ids, datetime.now(UTC))
     finally:
@@ -321,7 +315,7 @@ app.add_typer(db_app, name="db")
 def db_upgrade(ctx: typer.Context) -> None:
     """Apply database migrations."""
     g = globals_of(ctx)
-    url = g.database_url(None if _db_given(ctx) else g.config())
+    url = g.database_url()
     store = Store(url)
     try:
         store.upgrade()
