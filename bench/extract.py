@@ -7,7 +7,7 @@ macro-averaged, F1 from the two averages; accuracy is the share of exact token
 matches. Printed beside trafilatura's published 0.958 (all 181 pages) and a
 run of plain ``trafilatura.extract`` on the same pages in the same run.
 
-Speed: pages/s of `monitor.extract.extract_page` (decoding, canonical URL,
+Speed: pages/s of `monitor.sources.extract.extract_page` (decoding, canonical URL,
 metadata, body) against plain ``trafilatura.extract`` on the same bytes, best
 of N rounds, one thread each.
 
@@ -31,7 +31,7 @@ from typing import Any
 
 import trafilatura
 
-from monitor.extract import extract_page
+from monitor.sources.extract import extract_page
 
 __all__ = ["main", "score"]
 

@@ -44,9 +44,9 @@ from pathlib import Path
 import ahocorasick
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from monitor.matching import Document, RuleSpec, compile_rules
-from monitor.query import And, Near, Node, Not, Or, Term
-from monitor.text import fold_text
+from monitor.match.query import And, Near, Node, Not, Or, Term
+from monitor.match.rules import Document, RuleSpec, compile_rules
+from monitor.match.text import fold_text
 
 __all__ = ["main"]
 

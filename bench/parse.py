@@ -3,7 +3,7 @@
 Parses every corpus feed N times with
 
 - feedparser itself (the baseline),
-- `monitor.feeds.parse_feed` (feedparser plus DOCTYPE stripping, charset
+- `monitor.sources.feed.parse_feed` (feedparser plus DOCTYPE stripping, charset
   detection and field cleaning: what the daemon really pays),
 - feedparser-rs, when it is installed (it is not a dependency: measured and
   not adopted; see the report it prints),
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import feedparser
 
-from monitor.feeds import parse_feed
+from monitor.sources.feed import parse_feed
 
 __all__ = ["main"]
 
@@ -73,7 +73,7 @@ def main(argv: list[str]) -> None:
     print(f"{len(bodies)} corpus feeds, {sum(map(len, bodies)) / 1e6:.1f} MB, {rounds} rounds")
     baseline = _rate(_feedparser, bodies, rounds)
     print(f"{'feedparser ' + feedparser.__version__:28} {baseline:9.0f} items/s   1.00x")
-    candidates = {"monitor.feeds.parse_feed": _parse_feed, **_alternatives()}
+    candidates = {"monitor.sources.feed.parse_feed": _parse_feed, **_alternatives()}
     if len(candidates) == 1:
         print("(feedparser-rs not installed: pip install feedparser-rs to compare)")
     for name, count_items in candidates.items():

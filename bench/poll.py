@@ -25,8 +25,8 @@ import feedparser
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from monitor.config import load_config  # noqa: E402
-from monitor.daemon import Daemon, fetch_limits  # noqa: E402
+from monitor.config.load import load_config  # noqa: E402
+from monitor.daemon.service import Daemon, fetch_limits  # noqa: E402
 from monitor.fetch import Fetcher  # noqa: E402
 from notifiers import Channels  # noqa: E402
 from storage import Store  # noqa: E402

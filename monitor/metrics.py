@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 if TYPE_CHECKING:
-    from monitor.pipeline import PollReport
+    from monitor.pipeline.poll import PollReport
 
 __all__ = [
     "ALERTS_DEAD",

@@ -3,7 +3,7 @@
 The config loader records every value it substituted from the environment
 (``Config.secrets``); the CLI installs them here once the config is loaded (and
 again on a SIGHUP reload), and the output edges (the log filter, the row
-printers in `monitor.output`, OPML export, error messages) pass their text
+printers in `monitor.cli.output`, OPML export, error messages) pass their text
 through `redact`. Values shorter than `MIN_SECRET_LENGTH` characters are not
 treated as secrets: masking every "1" or "en" would garble all output.
 """

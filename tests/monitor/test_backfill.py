@@ -13,11 +13,11 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from monitor.backfill import BackfillSummary, Window, paged_url
-from monitor.cmd_backfill import run_backfill
-from monitor.config import load_config
-from monitor.delivery import DeliveryReport
-from monitor.pipeline import compile_config_rules
+from monitor.cli.backfill import run_backfill
+from monitor.config.load import load_config
+from monitor.delivery.outbox import DeliveryReport
+from monitor.pipeline.backfill import BackfillSummary, Window, paged_url
+from monitor.pipeline.poll import compile_config_rules
 from storage import Store
 from tests.helpers import newsmon
 from tests.monitor.test_source_kinds import article

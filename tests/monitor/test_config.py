@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from monitor import __version__
-from monitor.config import (
+from monitor.config.load import (
     Config,
     RuleConfig,
     Settings,
@@ -19,8 +19,8 @@ from monitor.config import (
     resolve_config_path,
     resolve_database_url,
 )
+from monitor.config.units import format_duration, parse_duration, parse_size
 from monitor.errors import ConfigError
-from monitor.units import format_duration, parse_duration, parse_size
 
 # --- durations and sizes -------------------------------------------------------------
 

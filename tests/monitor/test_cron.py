@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from monitor.cron import CronFields, parse_crontab
-from monitor.scheduler import DigestTimer, cron_trigger
+from monitor.config.cron import CronFields, parse_crontab
+from monitor.daemon.scheduler import DigestTimer, cron_trigger
 
 
 def utc(text: str) -> datetime:

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from aiosmtpd.controller import Controller
 
-from monitor.delivery import Deliverer
+from monitor.delivery.outbox import Deliverer
 from monitor.metrics import REGISTRY
 from notifiers import Channels
 from storage import Store

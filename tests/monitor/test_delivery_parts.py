@@ -16,7 +16,7 @@ from datetime import timedelta
 import pytest
 from prometheus_client import generate_latest
 
-from monitor.delivery import Deliverer
+from monitor.delivery.outbox import Deliverer
 from monitor.metrics import REGISTRY
 from notifiers import Channels
 from storage import Store

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from monitor.config import Config, load_config
-from monitor.daemon import Daemon, fetch_limits
+from monitor.config.load import Config, load_config
+from monitor.daemon.scheduler import DigestTimer, digest_timer, run_due_digests
+from monitor.daemon.service import Daemon, fetch_limits
 from monitor.fetch import Fetcher
-from monitor.scheduler import DigestTimer, digest_timer, run_due_digests
 from notifiers import Channels
 from storage import Store
 from tests.helpers import FeedServer, SmtpSink, newsmon, rss

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from monitor.detect import detect_kind, discover_feeds
-from monitor.encoding import decode_html, html_charset
 from monitor.errors import ParseError
-from monitor.extract import extract_page, headline, parse_date, without_headline
-from monitor.listing import parse_listing
-from monitor.sitemap import gunzip, parse_sitemap
+from monitor.sources.detect import detect_kind, discover_feeds
+from monitor.sources.encoding import decode_html, html_charset
+from monitor.sources.extract import extract_page, headline, parse_date, without_headline
+from monitor.sources.html import parse_listing
+from monitor.sources.sitemap import gunzip, parse_sitemap
 
 ARTICLE = """<html lang="en"><head><title>Mekong dam talks resume | Example Times</title>
 <link rel="canonical" href="/news/mekong-dam?utm_source=x">

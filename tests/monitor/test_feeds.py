@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.feedbytes import strip_doctype
-from monitor.feeds import Entry, ParsedFeed, looks_like_feed, parse_feed
-from monitor.normalize import canonical_url, clean_title
+from monitor.normalize.clean import canonical_url, clean_title
+from monitor.sources.feed import Entry, ParsedFeed, looks_like_feed, parse_feed
+from monitor.sources.feedbytes import strip_doctype
 from tests.conftest import FIXTURES
 
 FEEDS = FIXTURES / "feeds"
@@ -273,7 +273,7 @@ def test_billion_laughs_doctype_is_stripped_so_parsing_is_fast_and_bounded(codec
         """
         import json, resource, sys, time
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
-        from monitor.feeds import parse_feed
+        from monitor.sources.feed import parse_feed
         body = sys.stdin.buffer.read()
         start = time.perf_counter()
         feed = parse_feed(body, url="https://x.example/feed")

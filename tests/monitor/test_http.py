@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.http import StoreState, health
+from monitor.daemon.ops_http import StoreState, health
 
 STARTED = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 UP = StoreState(True, {"ok": 3, "backoff": 1, "error": 1}, 0)

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.matching import Document, RuleSpec, compile_rules, snippet_around
-from monitor.text import separated, token_stream
+from monitor.match.rules import Document, RuleSpec, compile_rules, snippet_around
+from monitor.match.text import separated, token_stream
 
 ASEAN_RUSSIA = RuleSpec("asean-russia", ("ASEAN", "Russia"))
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.normalize import canonical_url, clean_title, content_hash, html_to_text
+from monitor.normalize.clean import canonical_url, clean_title, content_hash, html_to_text
 
 CANONICAL_URLS = [
     # (given, base, canonical)

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import load_config
-from monitor.errors import ParseError
-from monitor.opml import (
+from monitor.config.load import load_config
+from monitor.config.opml import (
     ExportSource,
     NewSource,
     OpmlFeed,
@@ -18,6 +17,7 @@ from monitor.opml import (
     render_opml,
     slug,
 )
+from monitor.errors import ParseError
 from tests.helpers import newsmon
 
 READER_EXPORT = b"""<?xml version="1.0" encoding="UTF-8"?>

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import load_config
-from monitor.daemon import Daemon, fetch_limits
+from monitor.config.load import load_config
+from monitor.daemon.service import Daemon, fetch_limits
 from monitor.fetch import Fetcher
-from monitor.matching import Matcher
+from monitor.match.rules import Matcher
 from notifiers import Channels
 from storage import Store
 from tests.helpers import FeedServer, rss

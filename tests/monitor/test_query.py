@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.query import (
+from monitor.match.query import (
     And,
     Near,
     Node,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.matching import Document, RuleSpec, compile_rules
-from monitor.query import QuerySyntaxError, parse_query
+from monitor.match.query import QuerySyntaxError, parse_query
+from monitor.match.rules import Document, RuleSpec, compile_rules
 
 WORDS = ["asean", "Russia", "Phnom", "Penh", "trade", "pénh", "កម្ពុជា", "US"]
 SEPARATORS = [" ", " ", " ", ", ", "-", "\n", "។"]

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from monitor.matching import RuleSpec, compile_rules
-from monitor.query import parse_query
-from monitor.search import candidate_clauses, rematch, search
+from monitor.match.query import parse_query
+from monitor.match.rules import RuleSpec, compile_rules
+from monitor.pipeline.archive import candidate_clauses, rematch, search
 from storage import Store
 from tests.storage.builders import add_sources, article, no_alerts
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.matching import Document, Match, RuleSpec, compile_rules
+from monitor.match.rules import Document, Match, RuleSpec, compile_rules
 
 
 def matches(query: str, doc: Document | str, *, case_sensitive: bool = False) -> bool:

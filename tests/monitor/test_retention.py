@@ -7,8 +7,8 @@ import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.config import load_config
-from monitor.daemon import Daemon, fetch_limits
+from monitor.config.load import load_config
+from monitor.daemon.service import Daemon, fetch_limits
 from monitor.fetch import Fetcher
 from monitor.metrics import REGISTRY
 from notifiers import Channels

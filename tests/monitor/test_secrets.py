@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from monitor.config import load_config
+from monitor.config.load import load_config
 from monitor.logs import setup_logging
 from monitor.redact import redact, set_secrets
 from tests.helpers import FeedServer, newsmon, rss
@@ -70,12 +70,12 @@ def test_human_log_lines_start_with_a_utc_date_time_and_mask_secrets(
     log_lines: io.StringIO,
 ) -> None:
     set_secrets({KEY})
-    logging.getLogger("monitor.pipeline").warning(
+    logging.getLogger("monitor.pipeline.poll").warning(
         "fetch: wire: HTTP 404 for %s", f"https://h/f?apikey={KEY}", extra={"source": "wire"}
     )
     [line] = log_lines.getvalue().splitlines()
     assert re.fullmatch(
-        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ WARNING monitor.pipeline: "
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ WARNING monitor.pipeline.poll: "
         r"fetch: wire: HTTP 404 for https://h/f\?apikey=\*\*\*",
         line,
     ), line

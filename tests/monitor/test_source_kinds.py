@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from monitor.collect import MAX_PAGES_PER_POLL
-from monitor.config import load_config
-from monitor.daemon import Daemon, fetch_limits
+from monitor.config.load import load_config
+from monitor.daemon.service import Daemon, fetch_limits
 from monitor.fetch import Fetcher
-from monitor.pipeline import PollReport
+from monitor.pipeline.collect import MAX_PAGES_PER_POLL
+from monitor.pipeline.poll import PollReport
 from notifiers import Channels
 from storage import Store
 from storage.types import ArticleRow

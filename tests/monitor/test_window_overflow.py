@@ -11,8 +11,8 @@ from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 
-from monitor.config import load_config
-from monitor.daemon import Daemon, fetch_limits
+from monitor.config.load import load_config
+from monitor.daemon.service import Daemon, fetch_limits
 from monitor.fetch import Fetcher
 from monitor.metrics import REGISTRY
 from notifiers import Channels

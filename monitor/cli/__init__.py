@@ -1,0 +1,5 @@
+"""The command line."""
+
+from monitor.cli.app import main
+
+__all__ = ["main"]

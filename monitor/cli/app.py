@@ -1,0 +1,178 @@
+"""The `newsmon` command line (DESIGN §9). Exit codes: 0 ok, 1 runtime failure, 2 usage/config."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn, TextIO
+
+import typer
+
+from monitor import __version__
+from monitor.config.load import (
+    Config,
+    apply_env_overrides,
+    load_config,
+    resolve_config_path,
+    resolve_database_url,
+)
+from monitor.config.units import parse_duration
+from monitor.errors import ConfigError, MonitorError
+from monitor.logs import setup_logging
+from monitor.redact import active_secrets, redact, set_secrets
+from notifiers import Channels, NotifyError
+from storage import StorageError, Store
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="newsmon",
+    help="Monitor news sources and alert on tracked keywords.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class UsageError(Exception):
+    """A bad argument: exit code 2."""
+
+
+@dataclass
+class Globals:
+    config_arg: str | None
+    database_arg: str | None
+    verbosity: int
+
+    def config_path(self) -> Path:
+        return resolve_config_path(self.config_arg, os.environ)
+
+    def config(self) -> Config:
+        config = apply_env_overrides(load_config(self.config_path(), os.environ), os.environ)
+        set_secrets(config.secrets)  # logs and output mask them from here on (also on reload)
+        return config
+
+    def database_url(self, config: Config | None = None) -> str:
+        """The database; with --database or $NEWSMON_DATABASE_URL no config is read."""
+        if config is None and (self.database_arg or os.environ.get("NEWSMON_DATABASE_URL")):
+            return str(self.database_arg or os.environ["NEWSMON_DATABASE_URL"])
+        return resolve_database_url(self.database_arg, os.environ, config or self.config())
+
+    def store(self, config: Config | None = None) -> Store:
+        return Store.open(self.database_url(config))
+
+
+def fail(message: str, code: int) -> NoReturn:
+    typer.echo(redact(f"newsmon: {message}", active_secrets()), err=True)
+    raise typer.Exit(code)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"newsmon {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config", "-c", help="Config file (default $NEWSMON_CONFIG or ./sources.yaml)."
+        ),
+    ] = None,
+    database: Annotated[
+        str | None, typer.Option("--database", help="Database URL (default $NEWSMON_DATABASE_URL).")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More log output.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=version_callback, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    verbosity = 1 if verbose else -1 if quiet else 0
+    ctx.obj = Globals(config, database, verbosity)
+    json_logs = os.environ.get("NEWSMON_LOG_FORMAT", "").lower() == "json"
+    setup_logging(verbosity, json_format=json_logs)
+    _OUTPUT["json_logs"] = json_logs
+
+
+# Read from the environment once, at the CLI edge, by the callback above.
+_OUTPUT = {"json_logs": False}
+
+
+def make_channels(config: Config, *, console: TextIO | None = None) -> Channels:
+    """The config's channels; console alerts become JSON lines when logs are JSON."""
+    return Channels(
+        config.channels,
+        telegram_api_url=config.settings.telegram_api_url,
+        console=console or sys.stdout,
+        console_json=_OUTPUT["json_logs"],
+    )
+
+
+def globals_of(ctx: typer.Context) -> Globals:
+    obj = ctx.obj
+    assert isinstance(obj, Globals)
+    return obj
+
+
+def parse_since(value: str | None, now: datetime | None = None) -> datetime | None:
+    """A date (2024-05-01), a datetime (ISO 8601, UTC if naive) or a duration ago (7d)."""
+    if value is None:
+        return None
+    now = now or datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            return now - timedelta(seconds=parse_duration(value))
+        except ValueError:
+            raise UsageError(
+                f"invalid date '{value}' (use 2024-05-01, 2024-05-01T08:00:00Z or 7d)"
+            ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class ExportFormat(StrEnum):
+    jsonl = "jsonl"
+    csv = "csv"
+    json = "json"
+
+
+def main() -> None:
+    """Console-script entry point: maps errors to messages and exit codes."""
+    # Importing here registers the commands on `app` without an import cycle.
+    from monitor.cli import (
+        backfill,  # noqa: F401
+        commands,  # noqa: F401
+        db,  # noqa: F401
+        digest,  # noqa: F401
+        search,  # noqa: F401
+        sources,  # noqa: F401
+    )
+
+    try:
+        # Standalone mode: click reports usage errors itself (exit 2) and ends
+        # with SystemExit; our own errors propagate to here.
+        app()
+    except (ConfigError, UsageError) as exc:
+        typer.echo(redact(f"newsmon: {exc}", active_secrets()), err=True)
+        sys.exit(2)
+    except (MonitorError, StorageError, NotifyError) as exc:
+        typer.echo(redact(f"newsmon: {exc}", active_secrets()), err=True)
+        sys.exit(1)

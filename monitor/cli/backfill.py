@@ -1,0 +1,164 @@
+"""``newsmon backfill``: fetch sources' history into the store (DESIGN §9).
+
+A progress bar on a terminal, one log line per page otherwise; a summary
+table at the end. Alerts only with ``--alert``: then each rule's matches go
+out per channel, as one digest message when there are more than
+`FLOOD_THRESHOLD` of them (`monitor.delivery.plan`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from monitor.cli.app import UsageError, app, globals_of, make_channels, parse_since
+from monitor.cli.output import print_table
+from monitor.config.load import Config
+from monitor.daemon.service import fetch_limits, source_specs
+from monitor.delivery.digest import send_backfill_alerts
+from monitor.delivery.outbox import Deliverer, DeliveryReport
+from monitor.fetch import Fetcher
+from monitor.pipeline.backfill import BackfillSummary, Window, backfill_source
+from monitor.pipeline.backfill import Progress as PageCallback
+from monitor.pipeline.poll import PollContext, Rules, compile_config_rules
+from storage import Store
+
+__all__ = ["backfill", "run_backfill"]
+
+log = logging.getLogger("newsmon.backfill")
+
+COLUMNS = ["source", "pages", "new", "duplicate", "failed", "skipped", "status"]
+
+
+@app.command()
+def backfill(
+    ctx: typer.Context,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", help="Only this source (repeatable).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only articles published since (2024-05-01, 30d).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Only articles published until.")] = None,
+    max_pages: Annotated[
+        int | None, typer.Option("--max-pages", min=1, help="Read at most N pages per source.")
+    ] = None,
+    alert: Annotated[bool, typer.Option("--alert", help="Send alerts for matches.")] = False,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Start from the first page, not where it stopped.")
+    ] = False,
+) -> None:
+    """Fetch history into the store: paged feeds, listing pages, sitemap indexes."""
+    g = globals_of(ctx)
+    config = g.config()
+    rules = compile_config_rules(config)
+    known = [s.name for s in config.sources]
+    for name in source or []:
+        if name not in known:
+            raise UsageError(f"backfill: unknown source '{name}' (known: {', '.join(known)})")
+    end = parse_since(until)
+    if end is not None and until is not None and len(until.strip()) == 10:
+        end += timedelta(days=1) - timedelta(microseconds=1)  # --until 2024-05-01: the whole day
+    window = Window(parse_since(since), end, max_pages, alert, restart)
+    if window.since and window.until and window.since > window.until:
+        raise UsageError("backfill: --since is after --until")
+    names = list(dict.fromkeys(source)) if source else known
+    store = g.store(config)
+    try:
+        summaries, sent = asyncio.run(run_backfill(config, store, rules, names, window))
+    except KeyboardInterrupt:
+        typer.echo("newsmon: backfill interrupted; run it again to continue", err=True)
+        raise typer.Exit(130) from None
+    finally:
+        store.close()
+    rows = [
+        {
+            "source": s.source,
+            "pages": s.pages,
+            "new": s.new,
+            "duplicate": s.duplicates,
+            "failed": s.failed,
+            "skipped": s.skipped,
+            "status": "done" if s.done else (f"error: {s.error}" if s.error else "paused"),
+        }
+        for s in summaries
+    ]
+    print_table(rows, COLUMNS)
+    if alert:
+        typer.echo(f"alerts: {sent.sent} sent, {sent.failed + sent.dead} failed")
+    for s in summaries:
+        if s.error:
+            typer.echo(f"newsmon: {s.error}", err=True)
+    if any(s.error for s in summaries):
+        raise typer.Exit(1)
+
+
+async def run_backfill(
+    config: Config, store: Store, rules: Rules, names: list[str], window: Window
+) -> tuple[list[BackfillSummary], DeliveryReport]:
+    """Backfill the named sources one after the other, then send alerts if asked."""
+    await asyncio.to_thread(store.sync_sources, source_specs(config), datetime.now(UTC))
+    ids = await asyncio.to_thread(store.source_ids, names)
+    by_name = {s.name: s for s in config.sources}
+    summaries: list[BackfillSummary] = []
+    async with Fetcher(fetch_limits(config)) as fetcher:
+        ctx = PollContext(config, store, fetcher, rules)
+        with _progress() as report:
+            for name in names:
+                summary = await backfill_source(by_name[name], ids[name], ctx, window, report)
+                log.info(
+                    "backfill done: %d pages, %d new, %d duplicate, %d failed",
+                    summary.pages,
+                    summary.new,
+                    summary.duplicates,
+                    summary.failed,
+                    extra={"source": name},
+                )
+                summaries.append(summary)
+    sent = DeliveryReport()
+    if window.alert:
+        channels = make_channels(config)
+        instant = [r.name for r in config.rules if r.mode == "instant"]
+        deliverer = Deliverer(store, channels, lease_seconds=config.settings.delivery_lease)
+        sent = await send_backfill_alerts(deliverer, instant)
+    return summaries, sent
+
+
+@contextmanager
+def _progress() -> Iterator[PageCallback]:
+    """A callback per page: a rich progress bar on a terminal, log lines otherwise."""
+    if not sys.stderr.isatty():
+
+        def line(url: str, s: BackfillSummary) -> None:
+            log.info(
+                "page %d: %s (%d new, %d duplicate, %d failed so far)",
+                s.pages,
+                url,
+                s.new,
+                s.duplicates,
+                s.failed,
+                extra={"source": s.source},
+            )
+
+        yield line
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("backfill", total=None)
+
+        def update(url: str, s: BackfillSummary) -> None:
+            bar.update(
+                task,
+                description=f"{s.source}: page {s.pages}, {s.new} new, {s.failed} failed — {url}",
+            )
+
+        yield update

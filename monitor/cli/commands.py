@@ -1,0 +1,330 @@
+"""The CLI commands. Each is a thin edge: parse options, call the core, print."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+
+from monitor.cli.app import (
+    ExportFormat,
+    Format,
+    UsageError,
+    app,
+    fail,
+    globals_of,
+    make_channels,
+    parse_since,
+)
+from monitor.cli.output import (
+    article_json,
+    delivery_json,
+    print_csv,
+    print_json,
+    print_jsonl,
+    print_rows,
+    source_json,
+)
+from monitor.config.load import Config
+from monitor.daemon.scheduler import run_daemon
+from monitor.daemon.service import Daemon, fetch_limits
+from monitor.fetch import Fetcher
+from monitor.logs import log_to
+from monitor.pipeline.poll import PollReport, compile_config_rules
+from monitor.pipeline.survey import survey_source
+from notifiers import Channels
+from storage import Store
+
+__all__ = ["alerts_app", "db_app", "sources_app"]
+
+log = logging.getLogger("newsmon.cli")
+
+ARTICLE_COLUMNS = ["id", "source", "published_at", "title", "url"]
+EXPORT_COLUMNS = [
+    "id",
+    "source",
+    "url",
+    "title",
+    "published_at",
+    "fetched_at",
+    "author",
+    "summary",
+    "cluster_id",
+    "body",
+]
+CHECK_COLUMNS = ["source", "status", "kind", "items", "note", "error"]
+SOURCE_COLUMNS = [
+    "name",
+    "status",
+    "last_poll_at",
+    "next_poll_at",
+    "error_count",
+    "articles",
+    "window_overflows",
+    "last_error",
+]
+ALERT_COLUMNS = ["id", "rule", "channel", "status", "attempts", "created_at", "title", "last_error"]
+
+
+# --- run -------------------------------------------------------------------
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    once: Annotated[
+        bool, typer.Option("--once", help="Poll every source once, deliver, exit.")
+    ] = False,
+) -> None:
+    """Run the daemon (or one pass with --once)."""
+    if not once:
+        log_to(sys.stdout)  # a service logs on stdout, for `docker logs` and log shippers
+    g = globals_of(ctx)
+    config = g.config()
+    compile_config_rules(config)  # rule errors are config errors: fail before touching the DB
+    channels = make_channels(config)
+    store = g.store(config)
+    try:
+        code = asyncio.run(_run(config, store, channels, once, reread=g.config))
+    finally:
+        store.close()
+    raise typer.Exit(code)
+
+
+async def _run(
+    config: Config,
+    store: Store,
+    channels: Channels,
+    once: bool,
+    reread: Callable[[], Config] | None = None,
+) -> int:
+    async with Fetcher(fetch_limits(config)) as fetcher:
+        daemon = Daemon(config, store, fetcher, channels)
+        if not once:
+
+            async def reload() -> None:  # SIGHUP
+                assert reread is not None
+                new = await asyncio.to_thread(reread)
+                await daemon.reload(new, make_channels(new))
+
+            await run_daemon(daemon, reload=reload if reread else None)
+            return 0
+        await daemon.sync_sources()
+        reports = await daemon.poll_all()
+        delivered = await daemon.deliver()
+    failed = [r for r in reports if r.outcome == "error"]
+    new = sum(r.new for r in reports)
+    log.info(
+        "run --once: %d sources polled (%d failed), %d items, %d new articles; "
+        "alerts: %d sent, %d failed",
+        len(reports),
+        len(failed),
+        sum(r.items for r in reports),
+        new,
+        delivered.sent,
+        delivered.failed + delivered.dead,
+    )
+    # Cron-friendly: a broken source is reported, not fatal, unless nothing worked.
+    return 1 if reports and len(failed) == len(reports) else 0
+
+
+# --- check -----------------------------------------------------------------
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    fetch: Annotated[
+        bool, typer.Option("--fetch", help="Fetch each source once (nothing is stored).")
+    ] = False,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+) -> None:
+    """Validate the config; with --fetch, fetch each source and report items found."""
+    g = globals_of(ctx)
+    config = g.config()
+    compile_config_rules(config)
+    channels = make_channels(config)
+    if not fetch:
+        summary = {
+            "config": str(g.config_path()),
+            "sources": len(config.sources),
+            "rules": len(config.rules),
+            "channels": {name: channels.privacy_url(name) for name in channels.names()},
+        }
+        if fmt is Format.json:
+            print_json(summary)
+        else:
+            typer.echo(
+                f"{g.config_path()}: OK ({len(config.sources)} sources, "
+                f"{len(config.rules)} rules, {len(channels.names())} channels)"
+            )
+            for name in channels.names():
+                typer.echo(f"  channel {name}: {channels.privacy_url(name)}")
+        return
+    rows = asyncio.run(_check_fetch(config))
+    print_rows(rows, fmt, CHECK_COLUMNS, csv_columns=CHECK_COLUMNS)
+    if any(r["status"] == "error" for r in rows):
+        raise typer.Exit(1)
+
+
+async def _check_fetch(config: Config) -> list[dict[str, object]]:
+    async with Fetcher(fetch_limits(config)) as fetcher:
+        surveys = await asyncio.gather(
+            *(survey_source(s, fetcher, config.source_timeout(s)) for s in config.sources)
+        )
+    return [s.as_row() for s in surveys]
+
+
+# --- export ---------------------------------------------------------
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    since: Annotated[str | None, typer.Option(help="Only articles fetched since.")] = None,
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", help="Output format.")
+    ] = ExportFormat.jsonl,
+) -> None:
+    """Print every stored article."""
+    g = globals_of(ctx)
+    store = g.store()
+    try:
+        rows = (article_json(r, body=True) for r in store.iter_articles(parse_since(since)))
+        if fmt is ExportFormat.jsonl:
+            print_jsonl(rows)
+        elif fmt is ExportFormat.csv:
+            print_csv(rows, EXPORT_COLUMNS)
+        else:
+            print_json(list(rows))
+    finally:
+        store.close()
+
+
+# --- sources -----------------------------------------------------------------
+
+sources_app = typer.Typer(help="List sources and their polling state.", no_args_is_help=False)
+app.add_typer(sources_app, name="sources")
+
+
+@sources_app.callback(invoke_without_command=True)
+def sources(
+    ctx: typer.Context,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+) -> None:
+    """Each source: last poll, status, items, errors, next poll."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from datetime import UTC, datetime
+
+    g = globals_of(ctx)
+    config = g.config()
+    store = g.store(config)
+    try:
+        from monitor.daemon.service import source_specs
+
+        store.sync_sources(source_specs(config), datetime.now(UTC))
+        rows = [source_json(s) for s in store.source_statuses(datetime.now(UTC))]
+    finally:
+        store.close()
+    print_rows(rows, fmt, SOURCE_COLUMNS)
+
+
+# --- alerts ------------------------------------------------------------------
+
+alerts_app = typer.Typer(help="The outbox of alerts.")
+app.add_typer(alerts_app, name="alerts")
+
+STATUSES = ("pending", "sending", "sent", "failed", "dead")
+
+
+@alerts_app.callback(invoke_without_command=True)
+def alerts(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option(help="pending, sent, failed or dead.")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+) -> None:
+    """List alerts in the outbox."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if status is not None and status not in STATUSES:
+        raise UsageError(f"alerts: unknown status '{status}' (use {', '.join(STATUSES)})")
+    g = globals_of(ctx)
+    store = g.store()
+    try:
+        rows = [delivery_json(d) for d in store.list_deliveries(status)]
+    finally:
+        store.close()
+    print_rows(rows, fmt, ALERT_COLUMNS)
+
+
+@alerts_app.command("retry")
+def alerts_retry(
+    ctx: typer.Context,
+    ids: Annotated[list[int], typer.Argument(help="Alert ids to send again.")],
+) -> None:
+    """Requeue failed or dead alerts: they are due now."""
+    from datetime import UTC, datetime
+
+    g = globals_of(ctx)
+    store = g.store()
+    try:
+        done = store.requeue(ids, datetime.now(UTC))
+    finally:
+        store.close()
+    missing = sorted(set(ids) - set(done))
+    typer.echo(
+        f"requeued {len(done)} alert(s)" + (f"; not failed/dead: {missing}" if missing else "")
+    )
+    if missing:
+        raise typer.Exit(1)
+
+
+# --- notify-test -------------------------------------------------------------
+
+
+@app.command("notify-test")
+def notify_test(
+    ctx: typer.Context,
+    channel: Annotated[str, typer.Argument(help="A channel name from the config.")],
+) -> None:
+    """Send a test message through a channel."""
+    config = globals_of(ctx).config()
+    channels = make_channels(config)
+    if channel not in channels.names():
+        raise UsageError(
+            f"notify-test: unknown channel '{channel}' (known: {', '.join(channels.names())})"
+        )
+    result = asyncio.run(channels.send_test(channel))
+    if not result.ok:
+        fail(f"notify-test: {channel}: {result.error}", 1)
+    typer.echo(f"sent a test message to {channel} ({channels.privacy_url(channel)})")
+
+
+# --- db ----------------------------------------------------------------------
+
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Apply database migrations."""
+    g = globals_of(ctx)
+    url = g.database_url()
+    store = Store(url)
+    try:
+        store.upgrade()
+    finally:
+        store.close()
+    typer.echo("database is up to date")
+
+
+def report_line(report: PollReport) -> str:
+    if report.outcome == "error":
+        return f"{report.source}: error: {report.error}"
+    return f"{report.source}: {report.outcome}, {report.items} items, {report.new} new"

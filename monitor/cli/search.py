@@ -1,0 +1,154 @@
+"""`newsmon search` and `newsmon rematch`: the query language over the stored archive."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import UTC, datetime
+from typing import Annotated, Any, TextIO
+
+import typer
+
+from monitor.cli.app import Format, UsageError, app, globals_of, make_channels, parse_since
+from monitor.cli.output import article_json, print_csv, print_json, print_rows, print_table
+from monitor.config.load import Config
+from monitor.delivery.outbox import Deliverer, DeliveryReport
+from monitor.match.query import QuerySyntaxError, parse_query
+from monitor.match.rules import Match, Matcher
+from monitor.pipeline.archive import rematch as rematch_rows
+from monitor.pipeline.archive import search as search_store
+from monitor.pipeline.poll import Rules, compile_config_rules
+from storage import Store
+from storage.types import ArticleRow, DeliveryIn
+
+__all__ = ["rematch", "search"]
+
+SEARCH_COLUMNS = ["id", "source", "published_at", "title", "url", "snippet"]
+REMATCH_COLUMNS = ["rule", "id", "title", "terms", "url", "snippet"]
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help='A query: Russia* AND "Phnom Penh" -sport.')],
+    since: Annotated[str | None, typer.Option(help="Only articles since (2024-05-01, 7d).")] = None,
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many results.")] = 50,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+) -> None:
+    """Search the stored articles with the rule query language."""
+    if not query.strip():
+        raise UsageError("search: empty query")
+    try:
+        parse_query(query)  # before touching the database: a typo never waits on a lock
+    except QuerySyntaxError as exc:
+        raise UsageError(f"search: {exc}") from None
+    g = globals_of(ctx)
+    store = g.store()
+    try:
+        if source is not None and not store.source_ids([source]):
+            raise UsageError(f"search: unknown source '{source}'")
+        found = search_store(store, query, since=parse_since(since), source=source, limit=limit)
+    finally:
+        store.close()
+    docs = [article_json(row, snippet=marked(match)) for row, match in found]
+    print_rows(
+        docs, fmt, SEARCH_COLUMNS, csv_columns=SEARCH_COLUMNS, title=f"{len(docs)} result(s)"
+    )
+
+
+@app.command()
+def rematch(
+    ctx: typer.Context,
+    rule: Annotated[str | None, typer.Option(help="Only this rule.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only articles since (2024-05-01, 7d).")] = None,
+    alert: Annotated[
+        bool, typer.Option("--alert", help="Queue and send the alerts (never twice).")
+    ] = False,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+) -> None:
+    """Run the rules over stored articles and print what would alert."""
+    g = globals_of(ctx)
+    config = g.config()
+    rules = _selected_rules(compile_config_rules(config), rule)
+    tags_of = {s.name: frozenset(s.tags) for s in config.sources}
+    store = g.store(config)
+    try:
+        found = list(rematch_rows(store.iter_articles(parse_since(since)), rules.matcher, tags_of))
+        summary = f"rematch: {len(found)} match(es) in {len({r.id for r, _ in found})} article(s)"
+        if alert:
+            # Console alerts must not mix into a JSON or CSV document on stdout.
+            console = sys.stdout if fmt is Format.table else sys.stderr
+            summary += "; " + _alert(config, store, rules, found, console)
+    finally:
+        store.close()
+    rows = [_rematch_json(row, match) for row, match in found]
+    if fmt is Format.json:
+        print_json(rows)
+    else:
+        shown = [{**r, "terms": ", ".join(r["terms"])} for r in rows]
+        if fmt is Format.csv:
+            print_csv(shown, REMATCH_COLUMNS)
+        else:
+            print_table(shown, REMATCH_COLUMNS)
+    typer.echo(summary, err=True)
+
+
+def _selected_rules(rules: Rules, name: str | None) -> Rules:
+    if name is None:
+        return rules
+    specs = [spec for spec in rules.matcher.rules if spec.name == name]
+    if not specs:
+        known = ", ".join(spec.name for spec in rules.matcher.rules) or "none"
+        raise UsageError(f"rematch: unknown rule '{name}' (known: {known})")
+    return Rules(Matcher(specs), {name: rules.routes[name]})
+
+
+def _rematch_json(row: ArticleRow, match: Match) -> dict[str, Any]:
+    return {
+        "rule": match.rule,
+        "id": row.id,
+        "url": row.url,
+        "title": row.title,
+        "terms": list(match.terms),
+        "snippet": marked(match),
+    }
+
+
+def marked(match: Match) -> str:
+    """The snippet with its hits marked «like this» (plain text, any output format)."""
+    out, last = [], 0
+    for start, end in sorted(match.spans):
+        if start < last:
+            continue  # overlapping spans: the first one wins
+        out += [match.snippet[last:start], "«", match.snippet[start:end], "»"]
+        last = end
+    out.append(match.snippet[last:])
+    return "".join(out)
+
+
+def _alert(
+    config: Config,
+    store: Store,
+    rules: Rules,
+    found: list[tuple[ArticleRow, Match]],
+    console: TextIO,
+) -> str:
+    """Queue the matches through the outbox (its unique key drops repeats), then deliver."""
+    now = datetime.now(UTC)
+    by_article: dict[int, list[DeliveryIn]] = {}
+    for row, match in found:
+        route = rules.routes[match.rule]
+        by_article.setdefault(row.id, []).extend(
+            DeliveryIn(match.rule, channel, route.mode, match.terms, match.snippet, match.spans)
+            for channel in route.channels
+        )
+    queued = sum(store.queue_deliveries(aid, items, now) for aid, items in by_article.items())
+    wanted = sum(len(items) for items in by_article.values())
+    channels = make_channels(config, console=console)
+    deliverer = Deliverer(store, channels, lease_seconds=config.settings.delivery_lease)
+    report: DeliveryReport = asyncio.run(deliverer.deliver_pending())
+    return (
+        f"{queued} alert(s) queued ({wanted - queued} already queued or sent); "
+        f"{report.sent} sent, {report.failed + report.dead} failed"
+    )

@@ -1,0 +1,324 @@
+"""The long-running daemon: APScheduler jobs around `Daemon`, and a graceful stop.
+
+The only module that imports apscheduler. Scheduling state lives in the
+database; the scheduler only decides when to look at it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from monitor.config.cron import parse_crontab
+from monitor.config.load import Config
+from monitor.daemon.ops_http import OpsServer
+from monitor.daemon.service import Daemon
+from monitor.delivery.digest import send_digests
+from monitor.delivery.outbox import SendOutcome
+from monitor.errors import MonitorError
+from notifiers import NotifyError
+from storage import StorageError
+
+__all__ = [
+    "DIGEST_JITTER",
+    "DISPATCH_SECONDS",
+    "DigestTimer",
+    "cron_trigger",
+    "digest_timer",
+    "digest_triggers",
+    "run_daemon",
+    "run_due_digests",
+]
+
+log = logging.getLogger("newsmon.scheduler")
+
+DISPATCH_SECONDS = 5.0
+DRAIN_SECONDS = 30.0
+DIGEST_JITTER = 30  # seconds: replicas and neighbours do not all send at hh:00:00
+
+
+async def run_daemon(
+    daemon: Daemon,
+    *,
+    stop: asyncio.Event | None = None,
+    dispatch_seconds: float = DISPATCH_SECONDS,
+    drain_seconds: float = DRAIN_SECONDS,
+    reload: Callable[[], Awaitable[None]] | None = None,
+    http: bool = True,
+) -> None:
+    """Run until SIGTERM/SIGINT (or `stop` is set), then finish in-flight work.
+
+    SIGHUP calls `reload` (re-read the config and hand it to the daemon); `http`
+    serves /healthz and /metrics on settings.http.
+    """
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    server = _ops_server(daemon, dispatch_seconds) if http else None
+    if server is not None:
+        await server.start()  # a taken port fails the start, before any work
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    await daemon.sync_sources()
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    # coalesce + max_instances=1: a slow tick is skipped, never stacked.
+    scheduler.add_job(
+        daemon.dispatch,
+        "interval",
+        seconds=dispatch_seconds,
+        id="dispatcher",
+        coalesce=True,
+        max_instances=1,
+        next_run_time=daemon.clock(),
+    )
+    scheduler.add_job(
+        _DigestJob(daemon).tick,  # a bound coroutine method: APScheduler awaits it
+        "interval",
+        seconds=dispatch_seconds,
+        id="digests",
+        coalesce=True,
+        max_instances=1,
+    )
+    # Retention at a quiet hour; a run missed by a restart still happens within the day.
+    scheduler.add_job(
+        _prune,
+        "cron",
+        args=[daemon],
+        hour=3,
+        minute=30,
+        timezone=daemon.config.settings.timezone,
+        id="retention",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=12 * 3600,
+    )
+    reloads: set[asyncio.Task[None]] = set()
+    if reload is not None:
+        one_at_a_time = asyncio.Lock()  # two quick SIGHUPs apply in order
+
+        def on_sighup() -> None:
+            task = asyncio.create_task(_reload(daemon, reload, scheduler, one_at_a_time))
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
+        loop.add_signal_handler(signal.SIGHUP, on_sighup)
+    scheduler.start()
+    drained = asyncio.Event()
+    delivery = asyncio.create_task(_delivery_loop(daemon, drained, dispatch_seconds))
+    log.info(
+        "daemon started: %d sources, %d rules", len(daemon.config.sources), len(daemon.config.rules)
+    )
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping: finishing in-flight work")
+        # shutdown() cancels running coroutine jobs: pause first, drain, then shut down.
+        scheduler.pause()
+        if reload is not None:
+            loop.remove_signal_handler(signal.SIGHUP)
+        if reloads:
+            await asyncio.wait(set(reloads), timeout=drain_seconds)
+        if not await daemon.drain(drain_seconds):
+            log.warning(
+                "drain timed out after %.0fs; unfinished polls are retried on start", drain_seconds
+            )
+        drained.set()
+        daemon.wake.set()
+        await delivery  # its last pass sends what the drained polls queued
+        scheduler.shutdown(wait=False)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        if server is not None:
+            await server.stop()
+        log.info("stopped")
+
+
+async def _delivery_loop(daemon: Daemon, drained: asyncio.Event, period: float) -> None:
+    """Send due alerts every `period` seconds, or at once when a poll queued some.
+
+    After `drained` is set (polls finished), one last full pass runs, then it returns.
+    """
+    while True:
+        final = drained.is_set()
+        daemon.wake.clear()
+        try:
+            await daemon.deliver()
+        except Exception:  # a broken pass must not end the loop; rows stay queued
+            log.exception("delivery pass failed")
+        if final:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(daemon.wake.wait(), timeout=period)
+
+
+# --- operations: HTTP endpoints, SIGHUP reload, retention -----------------------
+
+
+def _ops_server(daemon: Daemon, dispatch_seconds: float) -> OpsServer:
+    http = daemon.config.settings.http
+    return OpsServer(
+        daemon.store,
+        host=http.host,
+        port=http.port,
+        dispatch_seconds=dispatch_seconds,
+        last_tick=lambda: daemon.last_tick,
+        metrics_token=lambda: daemon.config.settings.http.metrics_token,
+        clock=daemon.clock,
+    )
+
+
+async def _reload(
+    daemon: Daemon,
+    reload: Callable[[], Awaitable[None]],
+    scheduler: AsyncIOScheduler,
+    lock: asyncio.Lock,
+) -> None:
+    """SIGHUP: switch to the new config, or keep the old one when the new one is bad."""
+    async with lock:
+        log.info("reload: SIGHUP received, reading the config")
+        try:
+            await reload()
+        except (MonitorError, NotifyError, StorageError) as exc:
+            log.error("reload failed, keeping the previous config: %s", exc)
+            return
+        except Exception:  # the daemon outlives any bug in a reload
+            log.exception("reload failed, keeping the previous config")
+            return
+    config = daemon.config
+    log.info("reload: %d sources, %d rules", len(config.sources), len(config.rules))
+    # New sources are due now: look at once instead of at the next tick.
+    scheduler.modify_job("dispatcher", next_run_time=daemon.clock())
+
+
+async def _prune(daemon: Daemon) -> None:
+    try:
+        await daemon.prune()
+    except StorageError as exc:  # tomorrow is another day; the archive is intact
+        log.error("retention: %s", exc)
+
+
+# --- digests -------------------------------------------------------------------
+
+
+def cron_trigger(schedule: str, timezone: str, jitter: float | None = None) -> CronTrigger:
+    """The APScheduler trigger of a crontab `schedule`, in `timezone`, with cron's weekdays.
+
+    Jitter lives in the trigger: `add_job(jitter=)` is ignored for trigger instances.
+    """
+    f = parse_crontab(schedule)
+    return CronTrigger(
+        minute=f.minute,
+        hour=f.hour,
+        day=f.day,
+        month=f.month,
+        day_of_week=f.day_of_week,
+        timezone=ZoneInfo(timezone),
+        jitter=jitter,
+    )
+
+
+class DigestTimer:
+    """When each digest rule is next due, from its cron trigger and an explicit `now`.
+
+    The daemon asks `due(now)` on every tick, so a test drives digests with an
+    injected clock instead of waiting for the wall clock. A digest missed while
+    the daemon was down is not replayed: its matches stay pending and go with
+    the next one.
+    """
+
+    def __init__(self, triggers: Mapping[str, CronTrigger], now: datetime) -> None:
+        self._triggers = dict(triggers)
+        self._next = {rule: self._after(rule, now) for rule in self._triggers}
+
+    def _after(self, rule: str, now: datetime) -> datetime | None:
+        # Strictly after `now`: a digest that just fired is not due again.
+        fire: datetime | None = self._triggers[rule].get_next_fire_time(
+            None, now + timedelta(microseconds=1)
+        )
+        return fire
+
+    def rules(self) -> list[str]:
+        return list(self._triggers)
+
+    def next_at(self, rule: str) -> datetime | None:
+        """The next time `rule`'s digest is due (None: never again)."""
+        return self._next[rule]
+
+    def due(self, now: datetime) -> list[str]:
+        """The rules due at `now`; each is then scheduled for its next fire time."""
+        due = [rule for rule, at in self._next.items() if at is not None and at <= now]
+        for rule in due:
+            self._next[rule] = self._after(rule, now)
+        return due
+
+    def reconfigure(self, triggers: Mapping[str, CronTrigger], now: datetime) -> None:
+        """New triggers (a reloaded config): unchanged rules keep their next time."""
+        old = self._triggers
+        self._triggers = dict(triggers)
+        self._next = {
+            rule: self._next[rule]
+            if rule in old and repr(old[rule]) == repr(trigger)
+            else self._after(rule, now)
+            for rule, trigger in self._triggers.items()
+        }
+
+    def retry(self, rule: str, at: datetime) -> None:
+        """Run `rule`'s digest again at `at` (a failed send), unless it is due sooner."""
+        current = self._next[rule]
+        self._next[rule] = at if current is None else min(current, at)
+
+
+def digest_triggers(config: Config, jitter: float | None = DIGEST_JITTER) -> dict[str, CronTrigger]:
+    """The cron trigger of every digest rule of `config`, in `settings.timezone`."""
+    tz = config.settings.timezone
+    return {
+        rule.name: cron_trigger(rule.schedule, tz, jitter)
+        for rule in config.rules
+        if rule.mode == "digest" and rule.schedule is not None
+    }
+
+
+def digest_timer(
+    config: Config, now: datetime, jitter: float | None = DIGEST_JITTER
+) -> DigestTimer:
+    """The timer of every digest rule of `config`."""
+    return DigestTimer(digest_triggers(config, jitter), now)
+
+
+class _DigestJob:
+    """The daemon's digest tick; follows the daemon's config across SIGHUP reloads."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self.config = daemon.config
+        self.timer = digest_timer(self.config, daemon.clock())
+
+    async def tick(self) -> list[SendOutcome]:
+        if self.daemon.config is not self.config:
+            self.config = self.daemon.config
+            self.timer.reconfigure(digest_triggers(self.config), self.daemon.clock())
+        return await run_due_digests(self.daemon, self.timer)
+
+
+async def run_due_digests(daemon: Daemon, timer: DigestTimer) -> list[SendOutcome]:
+    """Send the digests due now by `daemon.clock()`, then retry failed digests that are due.
+
+    Retries come from the database (failed rows whose next attempt is due),
+    not from this timer, so they survive a restart.
+    """
+    outcomes: list[SendOutcome] = []
+    for rule in timer.due(daemon.clock()):
+        sent = await daemon.send_digests([rule])
+        if not sent:
+            log.info("digest %s: nothing new", rule, extra={"rule": rule})
+        outcomes += sent
+    outcomes += await send_digests(daemon.deliverer(), retries_only=True)
+    return outcomes
