@@ -1,5 +1,5 @@
 """`python -m monitor` is `newsmon`."""
 
-from monitor.cli.app import main
+from monitor.cli import main
 
 main()

@@ -2,15 +2,17 @@
 
     MonitorError
     ├── ConfigError      bad or missing config (CLI exit code 2)
+    ├── UsageError       a bad command-line argument (CLI exit code 2)
     ├── FetchError       a source could not be fetched
-    └── ParseError       a response could not be parsed
+    ├── ParseError       a response could not be parsed
+    └── QuerySyntaxError a query that does not parse (monitor.match.query)
 
 Messages name the stage and the subject, e.g. ``fetch: fresh-news: HTTP 503``.
 """
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "FetchError", "MonitorError", "ParseError"]
+__all__ = ["ConfigError", "FetchError", "MonitorError", "ParseError", "UsageError"]
 
 
 class MonitorError(Exception):
@@ -19,6 +21,10 @@ class MonitorError(Exception):
 
 class ConfigError(MonitorError):
     """The configuration is missing or invalid; the message is shown as is."""
+
+
+class UsageError(MonitorError):
+    """A bad command-line argument; the message is shown as is."""
 
 
 class FetchError(MonitorError):

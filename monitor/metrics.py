@@ -8,12 +8,7 @@ scrape time, so they are right even when another replica did the work.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-
-if TYPE_CHECKING:
-    from monitor.pipeline.poll import PollReport
 
 __all__ = [
     "ALERTS_DEAD",
@@ -29,12 +24,11 @@ __all__ = [
     "RETENTION_PRUNED",
     "SOURCES",
     "WINDOW_OVERFLOWS",
-    "observe_poll",
 ]
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
-# --- polling (operations, issue 6) -------------------------------------------
+# --- polling -------------------------------------------
 
 POLLS = Counter(
     "newsmon_polls",
@@ -81,7 +75,7 @@ RETENTION_PRUNED = Counter(
     registry=REGISTRY,
 )
 
-# --- delivery (issue 5) ----------------------------------------------------------
+# --- delivery ----------------------------------------------------------
 
 ALERTS_SENT = Counter(
     "newsmon_alerts_sent",
@@ -116,14 +110,3 @@ for _result in ("new", "updated", "duplicate"):
     ARTICLES.labels(_result)
 for _status in ("ok", "backoff", "error"):
     SOURCES.labels(_status)
-
-
-def observe_poll(report: PollReport, seconds: float) -> None:
-    """Count one finished poll."""
-    POLLS.labels(report.outcome).inc()
-    POLL_SECONDS.observe(seconds)
-    ARTICLES.labels("new").inc(report.new)
-    ARTICLES.labels("updated").inc(report.updated)
-    ARTICLES.labels("duplicate").inc(report.duplicates)
-    if report.window_overflow:
-        WINDOW_OVERFLOWS.inc()

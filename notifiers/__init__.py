@@ -18,7 +18,6 @@ from notifiers.render import (
     email_subject,
     render_console,
     render_email,
-    render_telegram,
     render_text,
 )
 from notifiers.types import Alert, AlertItem, Rendered, SendResult
@@ -40,6 +39,5 @@ __all__ = [
     "redact_url",
     "render_console",
     "render_email",
-    "render_telegram",
     "render_text",
 ]

@@ -39,7 +39,6 @@ __all__ = [
     "render_console",
     "render_console_json",
     "render_email",
-    "render_telegram",
     "render_telegram_parts",
     "render_text",
     "telegram_length",
@@ -320,8 +319,3 @@ def render_telegram_parts(alert: Alert, limit: int = TELEGRAM_MAX_CHARS) -> list
         _tg_item(n, item, min(room, _COMBINED_ITEM_MAX)) for n, item in enumerate(alert.items, 1)
     ]
     return _pack(header, blocks, limit)
-
-
-def render_telegram(alert: Alert, limit: int = TELEGRAM_MAX_CHARS) -> list[str]:
-    """Telegram HTML messages: one for an instant alert, one or more for a list."""
-    return [text for text, _ in render_telegram_parts(alert, limit)]

@@ -28,6 +28,7 @@ from storage.store_search import search
 from storage.types import (
     ArticleIn,
     ArticleRow,
+    BackfillState,
     ClaimedDelivery,
     DeliveriesFor,
     DeliveryIn,
@@ -35,6 +36,7 @@ from storage.types import (
     DueSource,
     IngestResult,
     PollResult,
+    PruneReport,
     SourceSpec,
     SourceStatus,
 )
@@ -154,7 +156,7 @@ class Store:
         with self._write("prune bodies") as conn:
             return articles.prune_bodies(conn, before)
 
-    def prune(self, before: datetime, *, vacuum: bool | None = None) -> maintenance.PruneReport:
+    def prune(self, before: datetime, *, vacuum: bool | None = None) -> PruneReport:
         """Retention: empty bodies fetched before `before` (rows stay as tombstones),
         then VACUUM/ANALYZE, VACUUM only when worthwhile unless `vacuum` says."""
         with self._write("prune") as conn:
@@ -205,7 +207,7 @@ class Store:
 
     # backfill
 
-    def load_backfill(self, source_id: int) -> backfill.BackfillState | None:
+    def load_backfill(self, source_id: int) -> BackfillState | None:
         """The source's saved backfill progress, None when it never ran."""
         with self._read("load backfill") as conn:
             return backfill.load_backfill(conn, source_id)
@@ -215,7 +217,7 @@ class Store:
         with self._read("source ids") as conn:
             return backfill.source_ids(conn, names)
 
-    def save_backfill(self, state: backfill.BackfillState, now: datetime) -> None:
+    def save_backfill(self, state: BackfillState, now: datetime) -> None:
         """Save a source's backfill progress (after every page)."""
         with self._write("save backfill") as conn:
             backfill.save_backfill(conn, state, now)

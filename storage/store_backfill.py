@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -19,11 +18,11 @@ from sqlmodel import Field, SQLModel
 
 from storage.models import ARTICLE, SIGHTING, SOURCE, UTCDateTime
 from storage.sql import chunks
+from storage.types import BackfillState
 
 __all__ = [
     "BACKFILL",
     "Backfill",
-    "BackfillState",
     "known_keys",
     "load_backfill",
     "save_backfill",
@@ -48,21 +47,6 @@ class Backfill(SQLModel, table=True):
 
 
 BACKFILL: sa.Table = SQLModel.metadata.tables["backfill"]
-
-
-@dataclass(slots=True)
-class BackfillState:
-    """A source's backfill progress as the CLI reads and writes it."""
-
-    source_id: int
-    params: dict[str, str | None] = field(default_factory=dict)
-    queue: list[str] = field(default_factory=list)
-    page_no: int = 1
-    pages: int = 0
-    new: int = 0
-    duplicates: int = 0
-    failed: int = 0
-    done: bool = False
 
 
 def load_backfill(conn: Connection, source_id: int) -> BackfillState | None:

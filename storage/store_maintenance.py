@@ -9,40 +9,18 @@ pruned. The planner's statistics (``ANALYZE``) are refreshed after any prune.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from storage.models import ARTICLE
+from storage.types import PruneReport
 
-__all__ = ["PruneReport", "article_count", "free_page_ratio", "tidy", "worth_vacuuming"]
+__all__ = ["article_count", "free_page_ratio", "tidy", "worth_vacuuming"]
 
 VACUUM_SHARE = 0.2  # pruned rows / all rows at which VACUUM pays off
 VACUUM_FREE_PAGES = 0.25  # or: free pages / all pages in the SQLite file
-
-
-@dataclass(frozen=True, slots=True)
-class PruneReport:
-    """What a retention pass did."""
-
-    before: datetime
-    pruned: int  # bodies emptied now
-    articles: int  # article rows (tombstones included)
-    vacuumed: bool
-    analyzed: bool
-
-    def describe(self) -> str:
-        """One line for logs and `newsmon db prune`."""
-        done = [
-            what for what, ran in (("VACUUM", self.vacuumed), ("ANALYZE", self.analyzed)) if ran
-        ]
-        tail = f"; ran {' and '.join(done)}" if done else ""
-        return (
-            f"pruned the bodies of {self.pruned} article(s) fetched before "
-            f"{self.before.isoformat(timespec='seconds')} ({self.articles} articles kept){tail}"
-        )
 
 
 def worth_vacuuming(pruned: int, articles: int, free_ratio: float) -> bool:

@@ -13,6 +13,7 @@ from datetime import datetime
 __all__ = [
     "ArticleIn",
     "ArticleRow",
+    "BackfillState",
     "ClaimedDelivery",
     "DeliveriesFor",
     "DeliveryIn",
@@ -20,6 +21,7 @@ __all__ = [
     "DueSource",
     "IngestResult",
     "PollResult",
+    "PruneReport",
     "SourceSpec",
     "SourceStatus",
 ]
@@ -65,7 +67,6 @@ class PollResult:
     etag: str | None = None
     last_modified: str | None = None
     items_seen: int = 0
-    items_new: int = 0
     window_overflow: bool = False
 
 
@@ -188,3 +189,40 @@ class SourceStatus:
     last_error: str | None
     articles: int
     window_overflows: int = 0  # polls in which every item was new (items may be missed)
+
+
+@dataclass(slots=True)
+class BackfillState:
+    """A source's backfill progress as the CLI reads and writes it."""
+
+    source_id: int
+    params: dict[str, str | None] = field(default_factory=dict)
+    queue: list[str] = field(default_factory=list)
+    page_no: int = 1
+    pages: int = 0
+    new: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    done: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PruneReport:
+    """What a retention pass did."""
+
+    before: datetime
+    pruned: int  # bodies emptied now
+    articles: int  # article rows (tombstones included)
+    vacuumed: bool
+    analyzed: bool
+
+    def describe(self) -> str:
+        """One line for logs and `newsmon db prune`."""
+        done = [
+            what for what, ran in (("VACUUM", self.vacuumed), ("ANALYZE", self.analyzed)) if ran
+        ]
+        tail = f"; ran {' and '.join(done)}" if done else ""
+        return (
+            f"pruned the bodies of {self.pruned} article(s) fetched before "
+            f"{self.before.isoformat(timespec='seconds')} ({self.articles} articles kept){tail}"
+        )

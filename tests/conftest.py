@@ -80,9 +80,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def corpus() -> Path:
-    """The shared real-world corpus; tests using it skip when it is absent."""
+    """The shared real-world corpus; tests using it skip when it is absent.
+
+    With NEWSMON_TEST_CORPUS=required (set by .ci/run) a missing corpus fails
+    the test instead, so CI can never pass by skipping them.
+    """
     if not CORPUS.is_dir():
-        pytest.skip(f"shared corpus not found at {CORPUS}")
+        message = f"shared corpus not found at {CORPUS}"
+        if os.environ.get("NEWSMON_TEST_CORPUS") == "required":
+            pytest.fail(f"{message} (NEWSMON_TEST_CORPUS=required)")
+        pytest.skip(message)
     return CORPUS
 
 

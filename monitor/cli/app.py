@@ -21,13 +21,13 @@ from monitor.config.load import (
     resolve_database_url,
 )
 from monitor.config.units import parse_duration
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import UsageError
 from monitor.logs import setup_logging
 from monitor.redact import active_secrets, redact, set_secrets
-from notifiers import Channels, NotifyError
-from storage import StorageError, Store
+from notifiers import Channels
+from storage import Store
 
-__all__ = ["app", "main"]
+__all__ = ["Format", "Globals", "UsageError", "app", "fail", "globals_of", "parse_since"]
 
 app = typer.Typer(
     name="newsmon",
@@ -38,15 +38,14 @@ app = typer.Typer(
 )
 
 
-class UsageError(Exception):
-    """A bad argument: exit code 2."""
-
-
 @dataclass
 class Globals:
+    """What every command starts from: the global options, read once by the app callback."""
+
     config_arg: str | None
     database_arg: str | None
     verbosity: int
+    json_logs: bool = False  # NEWSMON_LOG_FORMAT=json: console alerts become JSON lines too
 
     def config_path(self) -> Path:
         return resolve_config_path(self.config_arg, os.environ)
@@ -64,6 +63,15 @@ class Globals:
 
     def store(self, config: Config | None = None) -> Store:
         return Store.open(self.database_url(config))
+
+    def channels(self, config: Config, *, console: TextIO | None = None) -> Channels:
+        """The config's channels; console alerts go to `console` (default stdout)."""
+        return Channels(
+            config.channels,
+            telegram_api_url=config.settings.telegram_api_url,
+            console=console or sys.stdout,
+            console_json=self.json_logs,
+        )
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -99,24 +107,9 @@ def main_options(
     ] = False,
 ) -> None:
     verbosity = 1 if verbose else -1 if quiet else 0
-    ctx.obj = Globals(config, database, verbosity)
     json_logs = os.environ.get("NEWSMON_LOG_FORMAT", "").lower() == "json"
+    ctx.obj = Globals(config, database, verbosity, json_logs)
     setup_logging(verbosity, json_format=json_logs)
-    _OUTPUT["json_logs"] = json_logs
-
-
-# Read from the environment once, at the CLI edge, by the callback above.
-_OUTPUT = {"json_logs": False}
-
-
-def make_channels(config: Config, *, console: TextIO | None = None) -> Channels:
-    """The config's channels; console alerts become JSON lines when logs are JSON."""
-    return Channels(
-        config.channels,
-        telegram_api_url=config.settings.telegram_api_url,
-        console=console or sys.stdout,
-        console_json=_OUTPUT["json_logs"],
-    )
 
 
 def globals_of(ctx: typer.Context) -> Globals:
@@ -152,27 +145,3 @@ class ExportFormat(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
     json = "json"
-
-
-def main() -> None:
-    """Console-script entry point: maps errors to messages and exit codes."""
-    # Importing here registers the commands on `app` without an import cycle.
-    from monitor.cli import (
-        backfill,  # noqa: F401
-        commands,  # noqa: F401
-        db,  # noqa: F401
-        digest,  # noqa: F401
-        search,  # noqa: F401
-        sources,  # noqa: F401
-    )
-
-    try:
-        # Standalone mode: click reports usage errors itself (exit 2) and ends
-        # with SystemExit; our own errors propagate to here.
-        app()
-    except (ConfigError, UsageError) as exc:
-        typer.echo(redact(f"newsmon: {exc}", active_secrets()), err=True)
-        sys.exit(2)
-    except (MonitorError, StorageError, NotifyError) as exc:
-        typer.echo(redact(f"newsmon: {exc}", active_secrets()), err=True)
-        sys.exit(1)

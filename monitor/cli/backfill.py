@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from monitor.cli.app import UsageError, app, globals_of, make_channels, parse_since
+from monitor.cli.app import UsageError, app, globals_of, parse_since
 from monitor.cli.output import print_table
 from monitor.config.load import Config
 from monitor.daemon.service import fetch_limits, source_specs
@@ -30,6 +30,7 @@ from monitor.fetch import Fetcher
 from monitor.pipeline.backfill import BackfillSummary, Window, backfill_source
 from monitor.pipeline.backfill import Progress as PageCallback
 from monitor.pipeline.poll import PollContext, Rules, compile_config_rules
+from notifiers import Channels
 from storage import Store
 
 __all__ = ["backfill", "run_backfill"]
@@ -74,7 +75,9 @@ def backfill(
     names = list(dict.fromkeys(source)) if source else known
     store = g.store(config)
     try:
-        summaries, sent = asyncio.run(run_backfill(config, store, rules, names, window))
+        summaries, sent = asyncio.run(
+            run_backfill(config, store, rules, names, window, g.channels(config))
+        )
     except KeyboardInterrupt:
         typer.echo("newsmon: backfill interrupted; run it again to continue", err=True)
         raise typer.Exit(130) from None
@@ -103,7 +106,12 @@ def backfill(
 
 
 async def run_backfill(
-    config: Config, store: Store, rules: Rules, names: list[str], window: Window
+    config: Config,
+    store: Store,
+    rules: Rules,
+    names: list[str],
+    window: Window,
+    channels: Channels | None = None,
 ) -> tuple[list[BackfillSummary], DeliveryReport]:
     """Backfill the named sources one after the other, then send alerts if asked."""
     await asyncio.to_thread(store.sync_sources, source_specs(config), datetime.now(UTC))
@@ -125,8 +133,7 @@ async def run_backfill(
                 )
                 summaries.append(summary)
     sent = DeliveryReport()
-    if window.alert:
-        channels = make_channels(config)
+    if window.alert and channels is not None:
         instant = [r.name for r in config.rules if r.mode == "instant"]
         deliverer = Deliverer(store, channels, lease_seconds=config.settings.delivery_lease)
         sent = await send_backfill_alerts(deliverer, instant)

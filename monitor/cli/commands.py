@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -13,11 +12,11 @@ import typer
 from monitor.cli.app import (
     ExportFormat,
     Format,
+    Globals,
     UsageError,
     app,
     fail,
     globals_of,
-    make_channels,
     parse_since,
 )
 from monitor.cli.output import (
@@ -34,16 +33,14 @@ from monitor.daemon.scheduler import run_daemon
 from monitor.daemon.service import Daemon, fetch_limits
 from monitor.fetch import Fetcher
 from monitor.logs import log_to
-from monitor.pipeline.poll import PollReport, compile_config_rules
+from monitor.pipeline.poll import compile_config_rules
 from monitor.pipeline.survey import survey_source
-from notifiers import Channels
 from storage import Store
 
 __all__ = ["alerts_app", "db_app", "sources_app"]
 
 log = logging.getLogger("newsmon.cli")
 
-ARTICLE_COLUMNS = ["id", "source", "published_at", "title", "url"]
 EXPORT_COLUMNS = [
     "id",
     "source",
@@ -86,32 +83,24 @@ def run(
     g = globals_of(ctx)
     config = g.config()
     compile_config_rules(config)  # rule errors are config errors: fail before touching the DB
-    channels = make_channels(config)
     store = g.store(config)
     try:
-        code = asyncio.run(_run(config, store, channels, once, reread=g.config))
+        code = asyncio.run(_run(g, config, store, once))
     finally:
         store.close()
     raise typer.Exit(code)
 
 
-async def _run(
-    config: Config,
-    store: Store,
-    channels: Channels,
-    once: bool,
-    reread: Callable[[], Config] | None = None,
-) -> int:
+async def _run(g: Globals, config: Config, store: Store, once: bool) -> int:
     async with Fetcher(fetch_limits(config)) as fetcher:
-        daemon = Daemon(config, store, fetcher, channels)
+        daemon = Daemon(config, store, fetcher, g.channels(config))
         if not once:
 
             async def reload() -> None:  # SIGHUP
-                assert reread is not None
-                new = await asyncio.to_thread(reread)
-                await daemon.reload(new, make_channels(new))
+                new = await asyncio.to_thread(g.config)
+                await daemon.reload(new, g.channels(new))
 
-            await run_daemon(daemon, reload=reload if reread else None)
+            await run_daemon(daemon, reload=reload)
             return 0
         await daemon.sync_sources()
         reports = await daemon.poll_all()
@@ -147,7 +136,7 @@ def check(
     g = globals_of(ctx)
     config = g.config()
     compile_config_rules(config)
-    channels = make_channels(config)
+    channels = g.channels(config)
     if not fetch:
         summary = {
             "config": str(g.config_path()),
@@ -293,8 +282,9 @@ def notify_test(
     channel: Annotated[str, typer.Argument(help="A channel name from the config.")],
 ) -> None:
     """Send a test message through a channel."""
-    config = globals_of(ctx).config()
-    channels = make_channels(config)
+    g = globals_of(ctx)
+    config = g.config()
+    channels = g.channels(config)
     if channel not in channels.names():
         raise UsageError(
             f"notify-test: unknown channel '{channel}' (known: {', '.join(channels.names())})"
@@ -322,9 +312,3 @@ def db_upgrade(ctx: typer.Context) -> None:
     finally:
         store.close()
     typer.echo("database is up to date")
-
-
-def report_line(report: PollReport) -> str:
-    if report.outcome == "error":
-        return f"{report.source}: error: {report.error}"
-    return f"{report.source}: {report.outcome}, {report.items} items, {report.new} new"

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from monitor.cli.app import UsageError, app, globals_of, make_channels
+from monitor.cli.app import UsageError, app, globals_of
 from monitor.config.load import Config
 from monitor.delivery.digest import send_digests
 from monitor.delivery.outbox import Deliverer, SendOutcome
@@ -82,7 +82,7 @@ def digest(
     config = g.config()
     if rule is not None:
         _check_rule(config, rule)
-    channels = make_channels(config)
+    channels = g.channels(config)
     store = g.store(config)
     try:
         deliverer = Deliverer(store, channels, lease_seconds=config.settings.delivery_lease)

@@ -10,13 +10,13 @@ import csv
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from monitor.clock import iso
 from monitor.redact import redact_value
 from storage.types import ArticleRow, DeliveryRow, SourceStatus
 
@@ -33,16 +33,6 @@ __all__ = [
 ]
 
 Row = dict[str, Any]
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC with a Z, e.g. 2023-09-13T06:30:00Z; None stays None."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    text = value.astimezone(UTC).isoformat(timespec="seconds")
-    return text.replace("+00:00", "Z")
 
 
 def article_json(row: ArticleRow, *, body: bool = False, snippet: str | None = None) -> Row:

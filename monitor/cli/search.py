@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import sys
 from datetime import UTC, datetime
-from typing import Annotated, Any, TextIO
+from typing import Annotated, Any
 
 import typer
 
-from monitor.cli.app import Format, UsageError, app, globals_of, make_channels, parse_since
+from monitor.cli.app import Format, UsageError, app, globals_of, parse_since
 from monitor.cli.output import article_json, print_csv, print_json, print_rows, print_table
 from monitor.config.load import Config
 from monitor.delivery.outbox import Deliverer, DeliveryReport
@@ -18,6 +18,7 @@ from monitor.match.rules import Match, Matcher
 from monitor.pipeline.archive import rematch as rematch_rows
 from monitor.pipeline.archive import search as search_store
 from monitor.pipeline.poll import Rules, compile_config_rules
+from notifiers import Channels
 from storage import Store
 from storage.types import ArticleRow, DeliveryIn
 
@@ -79,7 +80,9 @@ def rematch(
         if alert:
             # Console alerts must not mix into a JSON or CSV document on stdout.
             console = sys.stdout if fmt is Format.table else sys.stderr
-            summary += "; " + _alert(config, store, rules, found, console)
+            summary += "; " + _alert(
+                config, store, rules, found, g.channels(config, console=console)
+            )
     finally:
         store.close()
     rows = [_rematch_json(row, match) for row, match in found]
@@ -132,7 +135,7 @@ def _alert(
     store: Store,
     rules: Rules,
     found: list[tuple[ArticleRow, Match]],
-    console: TextIO,
+    channels: Channels,
 ) -> str:
     """Queue the matches through the outbox (its unique key drops repeats), then deliver."""
     now = datetime.now(UTC)
@@ -145,7 +148,6 @@ def _alert(
         )
     queued = sum(store.queue_deliveries(aid, items, now) for aid, items in by_article.items())
     wanted = sum(len(items) for items in by_article.values())
-    channels = make_channels(config, console=console)
     deliverer = Deliverer(store, channels, lease_seconds=config.settings.delivery_lease)
     report: DeliveryReport = asyncio.run(deliverer.deliver_pending())
     return (

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from prometheus_client import generate_latest
 
 from monitor import __version__
-from monitor.cli.output import iso
+from monitor.clock import iso
 from monitor.errors import MonitorError
 from monitor.metrics import ALERTS_PENDING, DISPATCHER_LAST_TICK, REGISTRY, SOURCES
 from storage import StorageError, Store

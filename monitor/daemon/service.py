@@ -15,16 +15,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from monitor import metrics
 from monitor.config.load import Config
 from monitor.delivery.digest import send_digests
 from monitor.delivery.outbox import Deliverer, DeliveryReport, SendOutcome
 from monitor.fetch import Fetcher, FetchLimits
-from monitor.metrics import RETENTION_PRUNED, observe_poll
+from monitor.metrics import RETENTION_PRUNED
 from monitor.pipeline.poll import PollContext, PollReport, compile_config_rules, poll_source
 from notifiers import Channels
 from storage import Store
-from storage.store_maintenance import PruneReport
-from storage.types import DueSource, SourceSpec
+from storage.types import DueSource, PruneReport, SourceSpec
 
 __all__ = ["Daemon", "fetch_limits", "source_specs"]
 
@@ -166,3 +166,14 @@ class Daemon:
             log.error("poll task %s failed", task.get_name(), exc_info=exc)
         elif task.result().deliveries:
             self.wake.set()
+
+
+def observe_poll(report: PollReport, seconds: float) -> None:
+    """Count one finished poll in the metrics."""
+    metrics.POLLS.labels(report.outcome).inc()
+    metrics.POLL_SECONDS.observe(seconds)
+    metrics.ARTICLES.labels("new").inc(report.new)
+    metrics.ARTICLES.labels("updated").inc(report.updated)
+    metrics.ARTICLES.labels("duplicate").inc(report.duplicates)
+    if report.window_overflow:
+        metrics.WINDOW_OVERFLOWS.inc()

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from monitor import metrics
 from monitor.delivery.plan import Message, Style, plan_messages
-from monitor.pipeline.timing import delivery_retry_at
+from monitor.delivery.retry import delivery_retry_at
 from notifiers import Channels, NotifyError
 from notifiers.types import Alert, SendResult
 from storage import Store

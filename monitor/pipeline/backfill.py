@@ -25,8 +25,7 @@ from monitor.pipeline.articles import deliveries_for
 from monitor.pipeline.collect import Collected, Harvest, Lead, collect, collect_leads
 from monitor.pipeline.poll import PollContext
 from monitor.sources.sitemap import SitemapUrl, looks_like_sitemap, parse_sitemap
-from storage.store_backfill import BackfillState
-from storage.types import ArticleIn, DeliveryIn
+from storage.types import ArticleIn, BackfillState, DeliveryIn
 
 __all__ = ["BackfillSummary", "Window", "backfill_source", "paged_url"]
 

@@ -112,7 +112,6 @@ async def poll_source(due: DueSource, ctx: PollContext) -> PollReport:
         next_poll_at=next_poll_at(now, timing, ctx.rng.random()),
         error=report.error,
         items_seen=report.items,
-        items_new=report.new,
         window_overflow=report.window_overflow,
         **result_fields,
     )

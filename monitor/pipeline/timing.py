@@ -1,4 +1,4 @@
-"""Scheduling arithmetic: when to poll a source next, when to retry a delivery.
+"""Polling arithmetic: when to poll a source next.
 
 Pure functions of their inputs and an explicit `now`; randomness comes in as
 a number in [0, 1) so tests can pin it.
@@ -11,11 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 __all__ = [
-    "DELIVERY_GIVE_UP",
     "MAX_BACKOFF",
     "MIN_INTERVAL",
     "PollTiming",
-    "delivery_retry_at",
     "max_age_seconds",
     "next_poll_at",
 ]
@@ -23,9 +21,6 @@ __all__ = [
 MAX_BACKOFF = 6 * 3600  # seconds: the longest wait after consecutive errors
 MIN_INTERVAL = 60  # seconds: the floor when polling sooner after a window overflow
 JITTER = 0.10
-DELIVERY_FIRST_RETRY = 60
-DELIVERY_MAX_RETRY = 3600
-DELIVERY_GIVE_UP = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,21 +64,3 @@ def max_age_seconds(cache_control: str | None) -> int | None:
         return None
     match = _MAX_AGE.search(cache_control)
     return int(match.group(1)) if match else None
-
-
-def delivery_retry_at(
-    now: datetime,
-    attempts: int,
-    first_attempt_at: datetime,
-    retry_after: float | None = None,
-) -> datetime | None:
-    """When to retry a failed delivery after `attempts` tries, or None to give up (dead).
-
-    1 minute doubling to 1 hour; after 24 hours of trying, give up.
-    """
-    if now - first_attempt_at >= DELIVERY_GIVE_UP:
-        return None
-    delay = min(DELIVERY_FIRST_RETRY * 2 ** max(attempts - 1, 0), DELIVERY_MAX_RETRY)
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    return now + timedelta(seconds=delay)

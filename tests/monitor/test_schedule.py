@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.pipeline.timing import PollTiming, delivery_retry_at, max_age_seconds, next_poll_at
+from monitor.delivery.retry import delivery_retry_at
+from monitor.pipeline.timing import PollTiming, max_age_seconds, next_poll_at
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

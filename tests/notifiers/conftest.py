@@ -20,6 +20,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from notifiers.render import TELEGRAM_MAX_CHARS, render_telegram_parts
 from notifiers.types import Alert, AlertItem
 
 BOT_TOKEN = "123456789:AAHsecretTokenPartXYZ_abc-def"
@@ -241,3 +242,8 @@ def html_tags(page: str) -> set[str]:
     collector = _TagCollector()
     collector.feed(page)
     return collector.tags
+
+
+def telegram_texts(alert: Alert, limit: int = TELEGRAM_MAX_CHARS) -> list[str]:
+    """The Telegram messages of an alert, without their item counts."""
+    return [text for text, _ in render_telegram_parts(alert, limit)]

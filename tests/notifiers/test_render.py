@@ -12,11 +12,16 @@ from notifiers.render import (
     email_subject,
     render_console,
     render_email,
-    render_telegram,
     render_text,
     telegram_length,
 )
-from tests.notifiers.conftest import html_tags, make_alert, make_item, telegram_html_problems
+from tests.notifiers.conftest import (
+    html_tags,
+    make_alert,
+    make_item,
+    telegram_html_problems,
+    telegram_texts,
+)
 
 EMAIL_TAGS = {"html", "head", "meta", "title", "body", "p", "b", "div", "h3", "a", "mark"}
 
@@ -80,7 +85,7 @@ def test_news_content_cannot_inject_markup_into_email(field: str, value: Any) ->
 @pytest.mark.parametrize("kind", ["instant", "digest"])
 def test_news_content_cannot_inject_markup_into_telegram(field: str, value: Any, kind: str) -> None:
     alert = make_alert(make_item(**{field: value, "spans": ((0, 8),)}), kind=kind)
-    for part in render_telegram(alert):
+    for part in telegram_texts(alert):
         assert telegram_html_problems(part) == []
         assert "<script" not in part.lower()
 
@@ -99,7 +104,7 @@ def test_news_content_cannot_inject_markup_into_telegram(field: str, value: Any,
 def test_urls_are_escaped_in_href_and_in_text(url: str, href: str) -> None:
     alert = make_alert(make_item(url=url))
     page = render_email(alert).html
-    (message,) = render_telegram(alert)
+    (message,) = telegram_texts(alert)
     for out in (page, message):
         assert "<script" not in out
         assert href in out
@@ -110,7 +115,7 @@ def test_urls_are_escaped_in_href_and_in_text(url: str, href: str) -> None:
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,<script>x</script>"])
 def test_non_http_urls_are_shown_but_never_linked(url: str) -> None:
     alert = make_alert(make_item(url=url))
-    (message,) = render_telegram(alert)
+    (message,) = telegram_texts(alert)
     page = render_email(alert).html
     assert "href" not in message
     assert 'href="javascript' not in page
@@ -145,7 +150,7 @@ def test_console_lists_every_item_of_a_combined_alert() -> None:
 
 
 def test_instant_telegram_message_is_bold_title_marked_snippet_link_and_rule() -> None:
-    (message,) = render_telegram(make_alert())
+    (message,) = telegram_texts(make_alert())
     assert message.splitlines() == [
         "<b>ASEAN and Russia sign trade pact</b>",
         "Leaders of <b>ASEAN</b> met <b>Russia</b> in Phnom Penh on Tuesday.",
@@ -168,7 +173,7 @@ def test_long_snippet_gives_one_telegram_message_within_4096_with_title_and_link
 ) -> None:
     start = snippet.find("ASEAN")
     spans = ((start, start + 5),) if start >= 0 else ((0, 3000),)
-    messages = render_telegram(make_alert(make_item(snippet=snippet, spans=spans)))
+    messages = telegram_texts(make_alert(make_item(snippet=snippet, spans=spans)))
     assert len(messages) == 1
     (message,) = messages
     assert len(message) <= telegram_length(message) <= TELEGRAM_MAX_CHARS
@@ -191,7 +196,7 @@ def test_long_snippet_gives_one_telegram_message_within_4096_with_title_and_link
 )
 def test_huge_titles_urls_and_outlet_lists_still_fit_one_message(item: Any) -> None:
     for kind in ("instant", "digest"):
-        for message in render_telegram(make_alert(item, kind=kind)):
+        for message in telegram_texts(make_alert(item, kind=kind)):
             assert telegram_length(message) <= TELEGRAM_MAX_CHARS
             assert telegram_html_problems(message) == []
 
@@ -203,7 +208,7 @@ def test_combined_alert_of_60_items_splits_into_well_formed_parts() -> None:
         )
         for n in range(1, 61)
     ]
-    parts = render_telegram(make_alert(*items, kind="combined"))
+    parts = telegram_texts(make_alert(*items, kind="combined"))
     assert len(parts) > 1
     for i, part in enumerate(parts, 1):
         assert telegram_length(part) <= TELEGRAM_MAX_CHARS
@@ -219,6 +224,6 @@ def test_telegram_text_needs_no_rewriting_by_apprise() -> None:
     # Apprise rewrites passthrough Telegram bodies: `&quot;` becomes `"` and
     # blank lines collapse. Our messages contain neither, so they arrive as built.
     alert = make_alert(*[make_item(title='say "hi"', snippet='a "quote" here')] * 12, kind="digest")
-    for part in render_telegram(alert):
+    for part in telegram_texts(alert):
         assert "&quot;" not in part
         assert "\n\n" not in part

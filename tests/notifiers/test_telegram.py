@@ -8,7 +8,7 @@ import logging
 import pytest
 from apprise.plugins.telegram import NotifyTelegram
 
-from notifiers import Channels, render_telegram
+from notifiers import Channels
 from notifiers.render import render_telegram_parts
 from tests.notifiers.conftest import (
     BOT_TOKEN,
@@ -17,6 +17,7 @@ from tests.notifiers.conftest import (
     make_alert,
     make_item,
     telegram_html_problems,
+    telegram_texts,
 )
 
 TOO_MANY = {
@@ -40,7 +41,7 @@ def test_alert_is_posted_to_the_self_hosted_bot_api_as_html(bot_api: BotApi) -> 
     assert request.path == f"/bot{BOT_TOKEN}/sendMessage"
     assert payload["parse_mode"] == "HTML"
     assert payload["chat_id"] == CHAT_ID
-    assert payload["text"] == render_telegram(alert)[0]  # Apprise passed it through untouched
+    assert payload["text"] == telegram_texts(alert)[0]  # Apprise passed it through untouched
     assert payload["text"].startswith("<b>&lt;script&gt;alert(1)&lt;/script&gt; &amp; co</b>\n")
     assert telegram_html_problems(payload["text"]) == []
     assert len(payload["text"]) <= 4096
@@ -63,7 +64,7 @@ def test_a_combined_alert_is_sent_as_several_parts_in_order(bot_api: BotApi) -> 
     alert = make_alert(*items, kind="combined")
     assert asyncio.run(telegram(bot_api).send("ops", alert)).ok
     texts = [m["text"] for m in bot_api.messages]
-    assert texts == render_telegram(alert)
+    assert texts == telegram_texts(alert)
     assert len(texts) > 1
     assert all(len(t) <= 4096 and telegram_html_problems(t) == [] for t in texts)
 

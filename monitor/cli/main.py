@@ -1,0 +1,36 @@
+"""The console-script entry point: every command module registered, errors mapped to exit codes.
+
+Exit codes (DESIGN §9): 0 ok, 1 runtime failure, 2 usage or config error.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from monitor.cli import backfill, commands, db, digest, search, sources
+from monitor.cli.app import app
+from monitor.errors import ConfigError, MonitorError, UsageError
+from monitor.redact import active_secrets, redact
+from notifiers import NotifyError
+from storage import StorageError
+
+__all__ = ["COMMAND_MODULES", "main"]
+
+# Importing a command module registers its commands on `app`.
+COMMAND_MODULES = (backfill, commands, db, digest, search, sources)
+
+
+def main() -> None:
+    """Run the CLI; our own errors become one `newsmon: ...` line and an exit code."""
+    try:
+        # Standalone mode: click reports usage errors itself (exit 2) and ends
+        # with SystemExit; our own errors propagate to here.
+        app()
+    except (ConfigError, UsageError) as exc:
+        typer.echo(redact(f"newsmon: {exc}", active_secrets()), err=True)
+        sys.exit(2)
+    except (MonitorError, StorageError, NotifyError) as exc:
+        typer.echo(redact(f"newsmon: {exc}", active_secrets()), err=True)
+        sys.exit(1)
