@@ -19,6 +19,7 @@ from monitor.pipeline.archive import rematch as rematch_rows
 from monitor.pipeline.archive import search as search_store
 from monitor.pipeline.poll import Rules, compile_config_rules
 from notifiers import Channels
+from notifiers.markup import mark_spans
 from storage import Store
 from storage.types import ArticleRow, DeliveryIn
 
@@ -120,14 +121,7 @@ def _rematch_json(row: ArticleRow, match: Match) -> dict[str, Any]:
 
 def marked(match: Match) -> str:
     """The snippet with its hits marked «like this» (plain text, any output format)."""
-    out, last = [], 0
-    for start, end in sorted(match.spans):
-        if start < last:
-            continue  # overlapping spans: the first one wins
-        out += [match.snippet[last:start], "«", match.snippet[start:end], "»"]
-        last = end
-    out.append(match.snippet[last:])
-    return "".join(out)
+    return mark_spans(match.snippet, match.spans, escape=str, open_mark="«", close_mark="»")
 
 
 def _alert(
