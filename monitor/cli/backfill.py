@@ -113,7 +113,10 @@ async def run_backfill(
     window: Window,
     channels: Channels | None = None,
 ) -> tuple[list[BackfillSummary], DeliveryReport]:
-    """Backfill the named sources one after the other, then send alerts if asked."""
+    """Backfill the named sources one after the other, then send alerts if asked.
+
+    With `window.alert`, the matches go out through `channels` (required then).
+    """
     await asyncio.to_thread(store.sync_sources, source_specs(config), datetime.now(UTC))
     ids = await asyncio.to_thread(store.source_ids, names)
     by_name = {s.name: s for s in config.sources}
@@ -133,7 +136,9 @@ async def run_backfill(
                 )
                 summaries.append(summary)
     sent = DeliveryReport()
-    if window.alert and channels is not None:
+    if window.alert:
+        if channels is None:
+            raise ValueError("run_backfill: window.alert needs channels")
         instant = [r.name for r in config.rules if r.mode == "instant"]
         deliverer = Deliverer(store, channels, lease_seconds=config.settings.delivery_lease)
         sent = await send_backfill_alerts(deliverer, instant)

@@ -1,1 +1,10 @@
-"""daemon."""
+"""The daemon: the run loop, the one APScheduler module, and the ops HTTP server.
+
+`service.Daemon` does the work (poll due sources, deliver, prune) whatever
+schedules it; `scheduler` runs it under APScheduler with a graceful stop;
+`ops_http` serves /healthz and /metrics. May import everything but the CLI.
+"""
+
+from monitor.daemon.service import Daemon, fetch_limits, source_specs
+
+__all__ = ["Daemon", "fetch_limits", "source_specs"]

@@ -1,1 +1,10 @@
-"""match."""
+"""The matching stage: the query language and every rule in one automaton (pure).
+
+`query` parses text to a tree, `text` folds and tokenises, `engine` and
+`scan` are the Aho-Corasick matcher, `rules` compiles rules and matches one
+document with snippets. Imports only `monitor.errors`.
+"""
+
+from monitor.match.rules import Document, Match, Matcher, RuleSpec, compile_rules
+
+__all__ = ["Document", "Match", "Matcher", "RuleSpec", "compile_rules"]

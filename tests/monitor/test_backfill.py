@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from monitor.config.load import load_config
 from monitor.delivery.outbox import DeliveryReport
 from monitor.pipeline.backfill import BackfillSummary, Window, paged_url
 from monitor.pipeline.poll import compile_config_rules
+from notifiers import Channels
 from storage import Store
 from tests.helpers import newsmon
 from tests.monitor.test_source_kinds import article
@@ -93,7 +95,14 @@ def backfill(
     names = [s.name for s in config.sources]
     try:
         return asyncio.run(
-            run_backfill(config, store, compile_config_rules(config), names, window or Window())
+            run_backfill(
+                config,
+                store,
+                compile_config_rules(config),
+                names,
+                window or Window(),
+                Channels(config.channels, console=sys.stdout),
+            )
         )
     finally:
         store.close()
