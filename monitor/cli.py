@@ -65,6 +65,10 @@ class Globals:
     def store(self, config: Config | None = None) -> Store:
         return Store.open(self.database_url(config))
 
+    def reader(self, config: Config | None = None) -> Store:
+        """The store for commands that only read: a read-only database will do."""
+        return Store.open_for_reading(self.database_url(config))
+
 
 def fail(message: str, code: int) -> NoReturn:
     typer.echo(redact(f"newsmon: {message}", active_secrets()), err=True)

@@ -79,6 +79,12 @@ def run(
     once: Annotated[
         bool, typer.Option("--once", help="Poll every source once, deliver, exit.")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="With --once: also poll sources waiting out a backoff or Retry-After."
+        ),
+    ] = False,
 ) -> None:
     """Run the daemon (or one pass with --once)."""
     if not once:
@@ -89,7 +95,7 @@ def run(
     channels = make_channels(config)
     store = g.store(config)
     try:
-        code = asyncio.run(_run(config, store, channels, once, reread=g.config))
+        code = asyncio.run(_run(config, store, channels, once, reread=g.config, force=force))
     finally:
         store.close()
     raise typer.Exit(code)
@@ -101,6 +107,7 @@ async def _run(
     channels: Channels,
     once: bool,
     reread: Callable[[], Config] | None = None,
+    force: bool = False,
 ) -> int:
     async with Fetcher(fetch_limits(config)) as fetcher:
         daemon = Daemon(config, store, fetcher, channels)
@@ -114,7 +121,7 @@ async def _run(
             await run_daemon(daemon, reload=reload if reread else None)
             return 0
         await daemon.sync_sources()
-        reports = await daemon.poll_all()
+        reports = await daemon.poll_all(force=force)
         delivered = await daemon.deliver()
     failed = [r for r in reports if r.outcome == "error"]
     new = sum(r.new for r in reports)
@@ -192,7 +199,7 @@ def export(
 ) -> None:
     """Print every stored article."""
     g = globals_of(ctx)
-    store = g.store()
+    store = g.reader()
     try:
         rows = (article_json(r, body=True) for r in store.iter_articles(parse_since(since)))
         if fmt is ExportFormat.jsonl:
@@ -254,7 +261,7 @@ def alerts(
     if status is not None and status not in STATUSES:
         raise UsageError(f"alerts: unknown status '{status}' (use {', '.join(STATUSES)})")
     g = globals_of(ctx)
-    store = g.store()
+    store = g.reader()
     try:
         rows = [delivery_json(d) for d in store.list_deliveries(status)]
     finally:
