@@ -8,6 +8,13 @@ crosses this module's boundary, so the transport can be swapped here alone.
 
 Redirects are followed by hand and bodies are decompressed here rather than by
 httpx, so neither a redirect body nor a gzip bomb is ever inflated past the cap.
+
+Every request and redirect hop passes the egress policy (`monitor.egress`) on
+the addresses it resolves to. A source's configured URL (`origin="config"`)
+may be on loopback or a private network; any other URL (a document's link, a
+redirect target) only reaches the private network its source was fetched from
+or one in `FetchLimits.allow_networks`. Connections are pooled per policy, so
+a connection opened for one policy is never reused by a request under another.
 """
 
 from __future__ import annotations
@@ -25,12 +32,18 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
+from typing import Literal
 
+import httpcore
 import httpx
 
+from monitor.egress import EgressPolicy, Network, home_networks, parse_network
 from monitor.errors import FetchError
+from monitor.fetch_guard import EgressRefused, GuardedBackend
 
-__all__ = ["FetchLimits", "Fetcher", "Response", "parse_retry_after"]
+__all__ = ["FetchLimits", "Fetcher", "Origin", "Response", "parse_retry_after"]
+
+Origin = Literal["config", "document"]
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json, "
@@ -54,6 +67,7 @@ class FetchLimits:
     concurrency: int = 20
     per_host_concurrency: int = 2
     max_redirects: int = 5
+    allow_networks: tuple[str, ...] = ()  # CIDRs document links may reach despite being private
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,29 +110,22 @@ def parse_retry_after(value: str, now: datetime) -> float | None:
 
 
 class Fetcher:
-    """Fetches URLs politely through one shared client; use as `async with Fetcher(limits)`."""
+    """Fetches URLs politely through shared clients; use as `async with Fetcher(limits)`."""
 
     def __init__(self, limits: FetchLimits) -> None:
         self._limits = limits
-        self._client: httpx.AsyncClient | None = None
+        self._open = False
+        # One client (and connection pool) per policy; a handful: see _policy.
+        self._clients: dict[EgressPolicy, httpx.AsyncClient] = {}
+        self._allowed: tuple[Network, ...] = tuple(parse_network(n) for n in limits.allow_networks)
+        # subject -> the private networks its configured URL was last reached in.
+        self._homes: dict[str, tuple[Network, ...]] = {}
         self._global = asyncio.Semaphore(limits.concurrency)
         # Entries are dropped when unused, so months of article hosts don't pile up.
         self._hosts: dict[str, _HostSlot] = {}
 
     async def __aenter__(self) -> Fetcher:
-        limits = self._limits
-        self._client = httpx.AsyncClient(
-            headers={
-                "User-Agent": limits.user_agent,
-                "Accept": ACCEPT,
-                "Accept-Encoding": ACCEPT_ENCODING,
-            },
-            # The semaphores are the limit: waiting for the pool would eat into the deadline.
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=limits.concurrency),
-            # A shared jar would grow forever and leak one site's session into another fetch.
-            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
-            follow_redirects=False,
-        )
+        self._open = True
         return self
 
     async def __aexit__(
@@ -127,22 +134,40 @@ class Fetcher:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        self._open = False
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
+
+    def _client(self, policy: EgressPolicy) -> httpx.AsyncClient:
+        client = self._clients.get(policy)
+        if client is None:
+            client = self._clients[policy] = _new_client(self._limits, policy)
+        return client
+
+    def _policy(self, origin: Origin, subject: str) -> EgressPolicy:
+        if origin == "config":
+            return EgressPolicy(private_ok=True, allowed=self._allowed)
+        return EgressPolicy(allowed=self._allowed + self._homes.get(subject, ()))
 
     async def get(
         self,
         url: str,
         *,
         subject: str,
+        origin: Origin = "document",
         etag: str | None = None,
         last_modified: str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - the contract's per-source deadline
     ) -> Response:
-        """GET `url` (conditionally, given validators); raise FetchError naming `subject`."""
-        client = self._client
-        if client is None:
+        """GET `url` (conditionally, given validators); raise FetchError naming `subject`.
+
+        `origin` is "config" for a source's own configured URL, which may be on
+        loopback or a private network; "document" for a URL read from a fetched
+        document, which may only reach the private network that `subject`'s
+        configured URL was fetched from, or `allow_networks`.
+        """
+        if not self._open:
             raise RuntimeError("Fetcher.get() called outside 'async with Fetcher(...)'")
         try:
             target = httpx.URL(url)
@@ -158,7 +183,7 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        request = client.build_request(
+        request = self._client(self._policy(origin, subject)).build_request(
             "GET",
             target,
             headers=headers,
@@ -167,13 +192,19 @@ class Fetcher:
         async with self._slot(target.host):
             # The deadline starts once a slot is ours: queueing is not the server's fault.
             started = time.monotonic()
+            hop = _Hop(request, origin)
             try:
                 async with asyncio.timeout(deadline):
-                    return await self._exchange(client, request, url, subject, started)
+                    return await self._exchange(hop, url, subject, started)
+            except EgressRefused as exc:
+                raise FetchError(f"fetch: {subject}: {exc} for {hop.request.url}") from None
             except TimeoutError:
-                raise FetchError(f"fetch: {subject}: timed out after {deadline:g}s") from None
+                raise FetchError(f"fetch: {subject}: {hop.timed_out(deadline)}") from None
             except httpx.HTTPError as exc:
-                raise FetchError(f"fetch: {subject}: {_describe(exc, deadline, connect)}") from exc
+                what = _describe(exc, deadline, connect)
+                if isinstance(exc, httpx.ReadTimeout):
+                    what = hop.timed_out(deadline)
+                raise FetchError(f"fetch: {subject}: {what}") from exc
 
     @asynccontextmanager
     async def _slot(self, host: str) -> AsyncIterator[None]:
@@ -192,17 +223,14 @@ class Fetcher:
             if slot.users == 0:
                 del self._hosts[host]
 
-    async def _exchange(
-        self,
-        client: httpx.AsyncClient,
-        request: httpx.Request,
-        url: str,
-        subject: str,
-        started: float,
-    ) -> Response:
+    async def _exchange(self, hop: _Hop, url: str, subject: str, started: float) -> Response:
         for _ in range(self._limits.max_redirects + 1):
-            response = await client.send(request, stream=True)
+            client = self._client(self._policy(hop.origin, subject))
+            response = await client.send(hop.request, stream=True)
+            hop.answered = True
             try:
+                if hop.origin == "config":
+                    self._homes[subject] = home_networks(_peer(response))
                 following = response.next_request
                 if following is None:
                     return await self._receive(response, url, subject, started)
@@ -213,7 +241,8 @@ class Fetcher:
                 raise FetchError(
                     f"fetch: {subject}: redirect to invalid URL {str(following.url)!r}: {problem}"
                 )
-            request = following
+            # A redirect target is the server's word, not the operator's.
+            hop.request, hop.origin, hop.answered = following, "document", False
         raise FetchError(
             f"fetch: {subject}: too many redirects (more than {self._limits.max_redirects})"
         )
@@ -227,6 +256,8 @@ class Fetcher:
             body = b""
         elif 200 <= status < 300:
             body = await _read_body(response, headers, subject, self._limits.max_bytes)
+            if not body and status == 200:
+                raise FetchError(f"fetch: {subject}: empty response")
         else:
             raise FetchError(
                 f"fetch: {subject}: HTTP {status} {_reason(response)}".rstrip(),
@@ -240,6 +271,52 @@ class Fetcher:
             body=body,
             elapsed=time.monotonic() - started,
         )
+
+
+@dataclass(slots=True)
+class _Hop:
+    """The request in flight: which hop of a redirect chain, and whether it was answered."""
+
+    request: httpx.Request
+    origin: Origin
+    answered: bool = False
+
+    def timed_out(self, deadline: float) -> str:
+        if self.answered:
+            return f"timed out after {deadline:g}s"
+        return f"no response within {deadline:g}s"
+
+
+def _new_client(limits: FetchLimits, policy: EgressPolicy) -> httpx.AsyncClient:
+    transport = httpx.AsyncHTTPTransport()
+    # httpx has no public way to hand its transport a network backend (yet); the
+    # pool is httpcore's public API, built as AsyncHTTPTransport builds it.
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(),
+        # The semaphores are the limit: waiting for the pool would eat into the deadline.
+        max_connections=None,
+        max_keepalive_connections=limits.concurrency,
+        keepalive_expiry=5.0,
+        network_backend=GuardedBackend(policy),
+    )
+    return httpx.AsyncClient(
+        headers={
+            "User-Agent": limits.user_agent,
+            "Accept": ACCEPT,
+            "Accept-Encoding": ACCEPT_ENCODING,
+        },
+        transport=transport,
+        # A shared jar would grow forever and leak one site's session into another fetch.
+        cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+        follow_redirects=False,
+    )
+
+
+def _peer(response: httpx.Response) -> list[str]:
+    """The address the response came from, as far as the connection tells."""
+    stream = response.extensions.get("network_stream")
+    address = stream.get_extra_info("server_addr") if stream is not None else None
+    return [str(address[0])] if isinstance(address, tuple) and address else []
 
 
 @dataclass(slots=True)

@@ -6,7 +6,9 @@
   alert, combined and digest alerts split into parts, never over 4096;
 - other services and the console: plain text.
 
-Article text is escaped everywhere (see `notifiers.markup`).
+Article text is escaped everywhere (see `notifiers.markup`), and every message
+is bounded (see `notifiers.bounds`): a list that does not fit ends in
+"… and N more".
 """
 
 from __future__ import annotations
@@ -17,6 +19,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from notifiers.bounds import (
+    EMAIL_MAX_BYTES,
+    TEXT_MAX_BYTES,
+    bounded,
+    fit_count,
+    more_line,
+    utf8_size,
+)
 from notifiers.markup import (
     Spans,
     clean_text,
@@ -123,29 +133,64 @@ def _numbered(alert: Alert) -> list[str]:
     return blocks
 
 
-def _text_body(alert: Alert) -> str:
+def _fitted(
+    head: str, blocks: list[str], budget: int, separator: str, most: int | None = None
+) -> list[str]:
+    """`head`, then the leading blocks (at most `most`) that fit in `budget` bytes,
+    then "… and N more"."""
+    sizes = [utf8_size(block) for block in blocks]
+    kept = fit_count(sizes, utf8_size(head), budget, len(separator))
+    kept = kept if most is None else min(kept, most)
+    left_out = len(blocks) - kept
+    return [head, *blocks[:kept], *([more_line(left_out)] if left_out else [])]
+
+
+def _text_body(alert: Alert, budget: int, most: int | None = None) -> str:
     if not is_combined(alert):
         return "\n".join([*_text_item(alert.items[0]), "", f"rule: {one_line(alert.rule)}"])
-    return "\n\n".join([f"{alert_title(alert)} for {one_line(alert.rule)}", *_numbered(alert)])
+    head = f"{alert_title(alert)} for {one_line(alert.rule)}"
+    return "\n\n".join(_fitted(head, _numbered(alert), budget, "\n\n", most))
 
 
-def render_text(alert: Alert) -> Rendered:
+def render_text(alert: Alert, budget: int = TEXT_MAX_BYTES) -> Rendered:
     """Plain text for services without our markup: title is the email subject."""
-    return Rendered(title=email_subject(alert), body=_text_body(alert), body_format="text")
+    alert = bounded(alert)
+    body = _text_body(alert, budget - utf8_size(email_subject(alert)))
+    return Rendered(title=email_subject(alert), body=body, body_format="text")
 
 
-def render_console(alert: Alert) -> str:
+def render_console(alert: Alert, budget: int = TEXT_MAX_BYTES) -> str:
     """The alert as printed on the console: the subject line, then the details indented."""
-    if is_combined(alert):
-        lines = "\n".join(_numbered(alert)).split("\n")
-    else:
+    alert = bounded(alert)
+    if not is_combined(alert):
         lines = _text_item(alert.items[0])[1:]
-    return "\n".join([email_subject(alert), *("  " + line for line in lines)])
+        return "\n".join([email_subject(alert), *("  " + line for line in lines)])
+    blocks = ["\n".join("  " + line for line in b.split("\n")) for b in _numbered(alert)]
+    return "\n".join(_fitted(email_subject(alert), blocks, budget, "\n"))
 
 
-def render_console_json(alert: Alert, now: datetime) -> str:
-    """The alert as one JSON line, shaped like newsmon's JSON log lines (event "alert")."""
-    doc = {
+def render_console_json(alert: Alert, now: datetime, budget: int = TEXT_MAX_BYTES) -> str:
+    """The alert as one JSON line, shaped like newsmon's JSON log lines (event "alert").
+
+    Items that do not fit in `budget` are counted in "omitted".
+    """
+    alert = bounded(alert)
+    items = [
+        {
+            "title": item.title,
+            "url": item.url,
+            "snippet": item.snippet,
+            "terms": list(item.terms),
+            "outlets": list(item.outlets),
+            "published_at": item.published_at.astimezone(UTC)
+            .isoformat(timespec="seconds")
+            .replace("+00:00", "Z")
+            if item.published_at
+            else None,
+        }
+        for item in alert.items
+    ]
+    doc: dict[str, object] = {
         "timestamp": now.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "level": "info",
         "logger": "newsmon.alert",
@@ -153,22 +198,14 @@ def render_console_json(alert: Alert, now: datetime) -> str:
         "rule": alert.rule,
         "kind": alert.kind,
         "subject": email_subject(alert),
-        "items": [
-            {
-                "title": item.title,
-                "url": item.url,
-                "snippet": item.snippet,
-                "terms": list(item.terms),
-                "outlets": list(item.outlets),
-                "published_at": item.published_at.astimezone(UTC)
-                .isoformat(timespec="seconds")
-                .replace("+00:00", "Z")
-                if item.published_at
-                else None,
-            }
-            for item in alert.items
-        ],
+        "items": [],
     }
+    sizes = [utf8_size(json.dumps(item, ensure_ascii=False)) for item in items]
+    fixed = utf8_size(json.dumps(doc, ensure_ascii=False)) + len(', "omitted": 000000')
+    kept = fit_count(sizes, fixed, budget, len(", "))
+    doc["items"] = items[:kept]
+    if kept < len(items):
+        doc["omitted"] = len(items) - kept
     return json.dumps(doc, ensure_ascii=False)
 
 
@@ -202,13 +239,20 @@ def _html_item(item: AlertItem) -> str:
     return '<div style="margin:0 0 18px">' + "\n".join(out) + "</div>"
 
 
-def render_email(alert: Alert) -> EmailMessageParts:
-    """Subject, HTML part and text part of the email for `alert`."""
+def render_email(alert: Alert, budget: int = EMAIL_MAX_BYTES) -> EmailMessageParts:
+    """Subject, HTML part and text part of the email for `alert`, each within `budget` bytes."""
+    alert = bounded(alert)
     subject = email_subject(alert)
     lead = f"newsmon · rule <b>{html.escape(one_line(alert.rule))}</b>"
     if is_combined(alert):
         lead += f" · {html.escape(alert_title(alert))}"
-    items = "\n".join(_html_item(item) for item in alert.items)
+    blocks = [_html_item(item) for item in alert.items]
+    room = budget - 1024  # the page around the items
+    kept = fit_count([utf8_size(b) for b in blocks], utf8_size(lead + subject), room)
+    if kept < len(blocks):
+        left_out = html.escape(more_line(len(blocks) - kept))
+        blocks = [*blocks[:kept], f'<p style="margin:0;{_GREY}">{left_out}</p>']
+    items = "\n".join(blocks)
     page = (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
         f"<title>{html.escape(subject)}</title></head>\n"
@@ -216,7 +260,8 @@ def render_email(alert: Alert) -> EmailMessageParts:
         'line-height:1.4;color:#222">\n'
         f'<p style="margin:0 0 12px;{_GREY}">{lead}</p>\n{items}\n</body></html>\n'
     )
-    return EmailMessageParts(subject=subject, html=page, text=_text_body(alert) + "\n")
+    text = _text_body(alert, budget - 1, most=kept)  # the same items in both parts
+    return EmailMessageParts(subject=subject, html=page, text=text + "\n")
 
 
 # --- Telegram HTML --------------------------------------------------------------

@@ -11,8 +11,10 @@ whereas ``BEGIN IMMEDIATE`` waits for the write lock up to the busy timeout.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import unicodedata
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -54,15 +56,26 @@ def safe_url(url: str | URL) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for a SQLite file or a PostgreSQL database (psycopg)."""
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine for a SQLite file or a PostgreSQL database (psycopg).
+
+    `read_only` opens the SQLite file for reading only (see `_read_only_sqlite`)
+    and makes PostgreSQL transactions read-only.
+    """
     parsed = normalise_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        engine = sa.create_engine(parsed)
-        _configure_sqlite(engine)
+        if read_only and parsed.database and parsed.database != ":memory:":
+            path = parsed.database
+            engine = sa.create_engine(parsed, creator=lambda: _read_only_sqlite(path))
+        else:
+            engine = sa.create_engine(parsed)
+        _configure_sqlite(engine, wal=not read_only)
         return engine
     if backend == "postgresql":
+        if read_only:
+            options = {"options": "-c default_transaction_read_only=on"}
+            return sa.create_engine(parsed, pool_pre_ping=True, connect_args=options)
         return sa.create_engine(parsed, pool_pre_ping=True)
     raise StorageError(
         f"storage: unsupported database {safe_url(parsed)} (use sqlite:/// or postgresql://)"
@@ -81,7 +94,24 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _read_only_sqlite(path: str) -> sqlite3.Connection:
+    """A read-only connection that writes nothing, not even WAL bookkeeping.
+
+    ``mode=ro`` still needs the ``-shm`` file of a WAL database, which cannot be
+    created in a read-only directory; then the file is opened as ``immutable``:
+    nothing can be writing to it where nothing can write.
+    """
+    quoted = urllib.parse.quote(os.path.abspath(path))
+    conn = sqlite3.connect(f"file:{quoted}?mode=ro", uri=True, check_same_thread=False)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        conn.close()
+        return sqlite3.connect(f"file:{quoted}?immutable=1", uri=True, check_same_thread=False)
+    return conn
+
+
+def _configure_sqlite(engine: Engine, *, wal: bool = True) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
         # Let SQLAlchemy emit BEGIN (see "begin" below) instead of the driver.
@@ -89,7 +119,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            if wal:  # switching modes writes to the file
+                cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute("PRAGMA synchronous = NORMAL")
         finally:

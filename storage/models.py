@@ -96,7 +96,11 @@ class Article(SQLModel, table=True):
     source_id: int = Field(foreign_key="source.id")
     guid: str
     url: str
-    canonical_url: str = Field(unique=True)
+    canonical_url: str = Field(index=True)
+    # Unique: the canonical URL for the first copy stored under it, so a copy
+    # from another source racing it loses the insert and becomes a sighting; a
+    # source's further entries under that URL append their source and guid.
+    url_key: str = Field(unique=True)
     title: str = Field(sa_type=sa.Text)
     summary: str = Field(sa_type=sa.Text)
     body: str = Field(sa_type=sa.Text)

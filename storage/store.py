@@ -8,6 +8,7 @@ or driver error leaves as `StorageError` naming the operation, e.g.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -34,6 +35,7 @@ from storage.types import (
     DeliveryIn,
     DeliveryRow,
     DueSource,
+    HeldSource,
     IngestResult,
     PollResult,
     PruneReport,
@@ -47,11 +49,11 @@ __all__ = ["Store"]
 class Store:
     """Sources, articles and the delivery outbox in SQLite or PostgreSQL."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
         """Set up the engine; no connection is made and no schema is touched."""
         with translate_errors(f"cannot open database {safe_url(url)}"):
             self._url = normalise_url(url)
-            self.engine = make_engine(url)
+            self.engine = make_engine(url, read_only=read_only)
         self._writer = writer(self.engine)
 
     @classmethod
@@ -65,6 +67,19 @@ class Store:
             store.close()
             raise
         return store
+
+    @classmethod
+    def open_for_reading(cls, url: str) -> Store:
+        """A store for listing, search and export: as `open` when the database can
+        be written, else read-only, migrating and writing nothing (a SQLite file
+        on a read-only mount, or one that is not writable)."""
+        parsed = normalise_url(url)
+        path = parsed.database
+        if parsed.get_backend_name() == "sqlite" and path and os.path.isfile(path):
+            folder = os.path.dirname(os.path.abspath(path))
+            if not (os.access(path, os.W_OK) and os.access(folder, os.W_OK)):
+                return cls(url, read_only=True)
+        return cls.open(url)
 
     @property
     def url(self) -> str:
@@ -114,11 +129,32 @@ class Store:
             return sources.claim_due_sources(conn, now, limit=limit, lease_seconds=lease_seconds)
 
     def claim_sources(
-        self, names: Sequence[str] | None, now: datetime, *, lease_seconds: int = 600
+        self,
+        names: Sequence[str] | None,
+        now: datetime,
+        *,
+        lease_seconds: int = 600,
+        force: bool = False,
     ) -> list[DueSource]:
-        """Lease the named active sources (all when None), due or not (``run --once``)."""
+        """Lease the named active sources (all when None), due or not (``run --once``),
+        except those held back by an error backoff or Retry-After unless `force`."""
         with self._write("claim sources") as conn:
-            return sources.claim_sources(conn, names, now, lease_seconds=lease_seconds)
+            return sources.claim_sources(conn, names, now, lease_seconds=lease_seconds, force=force)
+
+    def held_sources(self, names: Sequence[str] | None, now: datetime) -> list[HeldSource]:
+        """The sources whose retry after errors waits in the future."""
+        with self._read("held sources") as conn:
+            return sources.held_sources(conn, names, now)
+
+    def renew_leases(self, ids: Sequence[int], until: datetime) -> None:
+        """Extend the leases of sources still being polled."""
+        with self._write("renew leases") as conn:
+            sources.renew_leases(conn, ids, until)
+
+    def release_leases(self, ids: Sequence[int]) -> None:
+        """Release the leases of sources that will not be polled (a clean stop)."""
+        with self._write("release leases") as conn:
+            sources.release_leases(conn, ids)
 
     def record_poll(self, result: PollResult) -> None:
         """Record a poll's outcome on its source and release the lease."""

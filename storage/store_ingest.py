@@ -1,15 +1,22 @@
 """Ingest: insert-if-new for one source's batch, with the deliveries it causes.
 
 Runs inside one write transaction (`Store.ingest`). Identity, in order:
-1. (source, guid): already stored → unchanged is a duplicate; a changed
+1. (source, guid): stored by this source → unchanged is a duplicate; a changed
    content hash updates the row in place and re-runs the rules, and only
-   (cluster, rule, channel) pairs not queued before get a delivery;
-2. canonical URL: stored from another source → a sighting of that article (an
-   outlet); already known to this source (as owner or sighting) → a duplicate;
-3. otherwise a new article, indexed (title, summary) and with its deliveries.
-Repeats inside the batch count as duplicates. New rows go in with one Core
-INSERT ... ON CONFLICT DO NOTHING RETURNING per chunk; a row lost to a
-concurrent writer (PostgreSQL replicas) is classified again.
+   (cluster, rule, channel) pairs not queued before get a delivery; recorded as
+   this source's sighting → a duplicate (the first copy keeps its fields);
+2. a guid this source has not given before is always its own entry, so the
+   canonical URL only merges across sources: a URL first stored by another
+   source, not yet sighted by this one → a sighting of that article (an outlet);
+3. otherwise a new article, indexed (title, summary) and with its deliveries,
+   also when this source already carries its URL (items that all link to one
+   landing page).
+Repeated guids inside the batch count as duplicates. New rows go in with one
+Core INSERT ... ON CONFLICT DO NOTHING RETURNING per chunk; `url_key` is
+unique (the canonical URL for the first copy of a URL, the URL with source and
+guid appended for a source's further entries), so a row lost to a concurrent
+writer from another source (PostgreSQL replicas) is classified again, as a
+sighting.
 """
 
 from __future__ import annotations
@@ -36,31 +43,39 @@ __all__ = ["ingest"]
 class _Plan:
     """What to do with each article of a batch."""
 
-    fresh: list[ArticleIn] = field(default_factory=list)
+    fresh: list[tuple[str, ArticleIn]] = field(default_factory=list)  # url_key, new
     changed: list[tuple[int, int, ArticleIn]] = field(default_factory=list)  # id, cluster, new
     sightings: list[tuple[int, ArticleIn]] = field(default_factory=list)  # article id, entry
     duplicates: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class _UrlHit:
+    """A canonical URL already stored: the first copy, and whether this source carries it."""
+
+    first_id: int
+    ours: bool
+
+
 def _unique(articles: Sequence[ArticleIn]) -> tuple[list[ArticleIn], int]:
-    """The batch without repeated guids or canonical URLs, and how many repeats there were."""
-    guids: set[str] = set()
-    urls: set[str] = set()
-    kept: list[ArticleIn] = []
+    """The batch without repeated guids, and how many repeats there were."""
+    first: dict[str, ArticleIn] = {}
     for article in articles:
-        if article.guid in guids or article.canonical_url in urls:
-            continue
-        guids.add(article.guid)
-        urls.add(article.canonical_url)
-        kept.append(article)
-    return kept, len(articles) - len(kept)
+        first.setdefault(article.guid, article)
+    return list(first.values()), len(articles) - len(first)
+
+
+def _url_key(source_id: int, article: ArticleIn) -> str:
+    # A canonical URL never contains a newline, so this cannot equal one.
+    return f"{article.canonical_url}\n{source_id}\n{article.guid}"
 
 
 def _by_guid(
     conn: Connection, source_id: int, guids: Sequence[str]
-) -> dict[str, tuple[int, int, str]]:
-    """guid -> (id, cluster id, content hash) of this source's stored articles."""
+) -> tuple[dict[str, tuple[int, int, str]], set[str]]:
+    """This source's stored articles, guid -> (id, cluster id, content hash), and sighted guids."""
     found: dict[str, tuple[int, int, str]] = {}
+    sighted: set[str] = set()
     columns = (ARTICLE.c.id, ARTICLE.c.guid, ARTICLE.c.cluster_id, ARTICLE.c.content_hash)
     for part in chunks(guids):
         query = sa.select(*columns).where(
@@ -68,58 +83,76 @@ def _by_guid(
         )
         for row in conn.execute(query):
             found[row.guid] = (row.id, row.cluster_id or row.id, row.content_hash)
-    return found
+        sighted.update(
+            conn.scalars(
+                sa.select(SIGHTING.c.guid).where(
+                    SIGHTING.c.source_id == source_id, SIGHTING.c.guid.in_(part)
+                )
+            )
+        )
+    return found, sighted
 
 
-def _by_url(conn: Connection, source_id: int, urls: Sequence[str]) -> dict[str, tuple[int, bool]]:
-    """canonical URL -> (article id, whether this source already carried it)."""
-    owners: dict[str, tuple[int, int]] = {}
+def _by_url(conn: Connection, source_id: int, urls: Sequence[str]) -> dict[str, _UrlHit]:
+    """canonical URL -> the article first stored under it, and whether this source carries it."""
+    first: dict[str, int] = {}
+    ours: set[str] = set()
     for part in chunks(urls):
-        query = sa.select(ARTICLE.c.id, ARTICLE.c.canonical_url, ARTICLE.c.source_id)
-        for row in conn.execute(query.where(ARTICLE.c.canonical_url.in_(part))):
-            owners[row.canonical_url] = (row.id, row.source_id)
-    sighted: set[int] = set()
-    for id_part in chunks([article_id for article_id, _ in owners.values()]):
+        query = (
+            sa.select(ARTICLE.c.id, ARTICLE.c.canonical_url, ARTICLE.c.source_id, ARTICLE.c.url_key)
+            .where(ARTICLE.c.canonical_url.in_(part))
+            .order_by(ARTICLE.c.id)
+        )
+        for row in conn.execute(query):
+            if row.url_key == row.canonical_url or row.canonical_url not in first:
+                first[row.canonical_url] = row.id
+            if row.source_id == source_id:
+                ours.add(row.canonical_url)
+    url_of = {article_id: url for url, article_id in first.items()}
+    for id_part in chunks(list(url_of)):
         query = sa.select(SIGHTING.c.article_id).where(
             SIGHTING.c.source_id == source_id, SIGHTING.c.article_id.in_(id_part)
         )
-        sighted.update(conn.scalars(query))
-    return {
-        url: (article_id, owner == source_id or article_id in sighted)
-        for url, (article_id, owner) in owners.items()
-    }
+        ours.update(url_of[article_id] for article_id in conn.scalars(query))
+    return {url: _UrlHit(article_id, url in ours) for url, article_id in first.items()}
 
 
 def _classify(conn: Connection, source_id: int, batch: Sequence[ArticleIn]) -> _Plan:
     plan = _Plan()
-    stored = _by_guid(conn, source_id, [a.guid for a in batch])
+    stored, sighted = _by_guid(conn, source_id, [a.guid for a in batch])
     unknown: list[ArticleIn] = []
     for article in batch:
         hit = stored.get(article.guid)
-        if hit is None:
+        if hit is None and article.guid not in sighted:
             unknown.append(article)
-        elif hit[2] != article.content_hash:
+        elif hit is not None and hit[2] != article.content_hash:
             plan.changed.append((hit[0], hit[1], article))
         else:
             plan.duplicates += 1
     elsewhere = _by_url(conn, source_id, [a.canonical_url for a in unknown])
+    carried: set[str] = set()  # URLs this batch already stores or sights
     for article in unknown:
-        url_hit = elsewhere.get(article.canonical_url)
-        if url_hit is None:
-            plan.fresh.append(article)
-        elif url_hit[1]:
-            plan.duplicates += 1
+        url = article.canonical_url
+        url_hit = elsewhere.get(url)
+        if url_hit is not None and not url_hit.ours and url not in carried:
+            plan.sightings.append((url_hit.first_id, article))
+        elif url_hit is None and url not in carried:
+            plan.fresh.append((url, article))
         else:
-            plan.sightings.append((url_hit[0], article))
+            plan.fresh.append((_url_key(source_id, article), article))
+        carried.add(url)
     return plan
 
 
-def _article_values(source_id: int, article: ArticleIn, now: datetime) -> dict[str, Any]:
+def _article_values(
+    source_id: int, url_key: str, article: ArticleIn, now: datetime
+) -> dict[str, Any]:
     return {
         "source_id": source_id,
         "guid": article.guid,
         "url": article.url,
         "canonical_url": article.canonical_url,
+        "url_key": url_key,
         "title": article.title,
         "summary": article.summary,
         "body": article.body,
@@ -135,14 +168,14 @@ def _article_values(source_id: int, article: ArticleIn, now: datetime) -> dict[s
 
 
 def _insert(
-    conn: Connection, source_id: int, fresh: Sequence[ArticleIn], now: datetime
+    conn: Connection, source_id: int, fresh: Sequence[tuple[str, ArticleIn]], now: datetime
 ) -> dict[str, int]:
-    """Insert the new articles; canonical URL -> id of those actually inserted."""
+    """Insert the new articles; url_key -> id of those actually inserted."""
     ids: dict[str, int] = {}
     for part in chunks(fresh):
-        stmt = insert_or_ignore(conn, ARTICLE).returning(ARTICLE.c.id, ARTICLE.c.canonical_url)
-        rows = conn.execute(stmt, [_article_values(source_id, a, now) for a in part])
-        ids.update({row.canonical_url: row.id for row in rows})
+        stmt = insert_or_ignore(conn, ARTICLE).returning(ARTICLE.c.id, ARTICLE.c.url_key)
+        rows = conn.execute(stmt, [_article_values(source_id, k, a, now) for k, a in part])
+        ids.update({row.url_key: row.id for row in rows})
     # A story cluster starts as the article itself.
     for id_part in chunks(list(ids.values())):
         conn.execute(
@@ -246,8 +279,8 @@ class _Writer:
         self.result.sightings += len(sightings)
         inserted = _insert(self.conn, self.source_id, plan.fresh, self.now)
         lost: list[ArticleIn] = []
-        for article in plan.fresh:
-            new_id = inserted.get(article.canonical_url)
+        for url_key, article in plan.fresh:
+            new_id = inserted.get(url_key)
             if new_id is None:
                 lost.append(article)
                 continue

@@ -13,12 +13,15 @@ from sqlalchemy.engine import Connection
 
 from storage.models import ARTICLE, SOURCE
 from storage.sql import AnyRow, utc
-from storage.types import DueSource, PollResult, SourceSpec, SourceStatus
+from storage.types import DueSource, HeldSource, PollResult, SourceSpec, SourceStatus
 
 __all__ = [
     "claim_due_sources",
     "claim_sources",
+    "held_sources",
     "record_poll",
+    "release_leases",
+    "renew_leases",
     "source_status",
     "source_statuses",
     "sync_sources",
@@ -120,12 +123,58 @@ def claim_due_sources(
     return _claim(conn, [SOURCE.c.next_poll_at <= now], now, lease_seconds, limit)
 
 
+def _held(now: datetime) -> sa.ColumnElement[bool]:
+    # Only failures hold a source back: its next poll then carries the error
+    # backoff and any Retry-After, which a successful poll's schedule never needs.
+    return sa.and_(SOURCE.c.error_count > 0, SOURCE.c.next_poll_at > now)
+
+
 def claim_sources(
-    conn: Connection, names: Sequence[str] | None, now: datetime, *, lease_seconds: int
+    conn: Connection,
+    names: Sequence[str] | None,
+    now: datetime,
+    *,
+    lease_seconds: int,
+    force: bool = False,
 ) -> list[DueSource]:
-    """Lease the named active sources (all when `names` is None), due or not."""
-    where = [] if names is None else [SOURCE.c.name.in_(list(names))]
+    """Lease the named active sources (all when `names` is None), due or not,
+    except those held back after errors (see `held_sources`) unless `force`."""
+    where: list[sa.ColumnElement[bool]] = []
+    if names is not None:
+        where.append(SOURCE.c.name.in_(list(names)))
+    if not force:
+        where.append(sa.not_(_held(now)))
     return _claim(conn, where, now, lease_seconds, limit=None)
+
+
+def held_sources(conn: Connection, names: Sequence[str] | None, now: datetime) -> list[HeldSource]:
+    """The named active sources whose retry after errors waits in the future."""
+    where = [SOURCE.c.active, _held(now)]
+    if names is not None:
+        where.append(SOURCE.c.name.in_(list(names)))
+    query = sa.select(
+        SOURCE.c.name, SOURCE.c.next_poll_at, SOURCE.c.error_count, SOURCE.c.last_error
+    ).where(*where)
+    return [
+        HeldSource(row.name, utc(row.next_poll_at), row.error_count, row.last_error)
+        for row in conn.execute(query.order_by(SOURCE.c.name))
+    ]
+
+
+def renew_leases(conn: Connection, ids: Sequence[int], until: datetime) -> None:
+    """Extend the leases of sources still being polled; a released lease stays released."""
+    if ids:
+        conn.execute(
+            SOURCE.update()
+            .where(SOURCE.c.id.in_(list(ids)), SOURCE.c.lease_until.is_not(None))
+            .values(lease_until=until)
+        )
+
+
+def release_leases(conn: Connection, ids: Sequence[int]) -> None:
+    """Give up the leases of sources this process will not poll after all."""
+    if ids:
+        conn.execute(SOURCE.update().where(SOURCE.c.id.in_(list(ids))).values(lease_until=None))
 
 
 def record_poll(conn: Connection, result: PollResult) -> None:

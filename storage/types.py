@@ -19,6 +19,7 @@ __all__ = [
     "DeliveryIn",
     "DeliveryRow",
     "DueSource",
+    "HeldSource",
     "IngestResult",
     "PollResult",
     "PruneReport",
@@ -51,6 +52,16 @@ class DueSource:
     error_count: int
     last_success_at: datetime | None = None  # None: never polled successfully
     overflow_streak: int = 0  # consecutive polls in which every item was new
+
+
+@dataclass(frozen=True, slots=True)
+class HeldSource:
+    """A source whose retry waits in the future after errors (backoff or Retry-After)."""
+
+    name: str
+    until: datetime
+    error_count: int
+    last_error: str | None
 
 
 @dataclass(frozen=True, slots=True)

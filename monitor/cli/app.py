@@ -64,6 +64,10 @@ class Globals:
     def store(self, config: Config | None = None) -> Store:
         return Store.open(self.database_url(config))
 
+    def reader(self, config: Config | None = None) -> Store:
+        """The store for commands that only read: a read-only database will do."""
+        return Store.open_for_reading(self.database_url(config))
+
     def channels(self, config: Config, *, console: TextIO | None = None) -> Channels:
         """The config's channels; console alerts go to `console` (default stdout)."""
         return Channels(

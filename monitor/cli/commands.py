@@ -76,6 +76,12 @@ def run(
     once: Annotated[
         bool, typer.Option("--once", help="Poll every source once, deliver, exit.")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="With --once: also poll sources waiting out a backoff or Retry-After."
+        ),
+    ] = False,
 ) -> None:
     """Run the daemon (or one pass with --once)."""
     if not once:
@@ -85,13 +91,13 @@ def run(
     compile_config_rules(config)  # rule errors are config errors: fail before touching the DB
     store = g.store(config)
     try:
-        code = asyncio.run(_run(g, config, store, once))
+        code = asyncio.run(_run(g, config, store, once, force=force))
     finally:
         store.close()
     raise typer.Exit(code)
 
 
-async def _run(g: Globals, config: Config, store: Store, once: bool) -> int:
+async def _run(g: Globals, config: Config, store: Store, once: bool, force: bool = False) -> int:
     async with Fetcher(fetch_limits(config)) as fetcher:
         daemon = Daemon(config, store, fetcher, g.channels(config))
         if not once:
@@ -103,7 +109,7 @@ async def _run(g: Globals, config: Config, store: Store, once: bool) -> int:
             await run_daemon(daemon, reload=reload)
             return 0
         await daemon.sync_sources()
-        reports = await daemon.poll_all()
+        reports = await daemon.poll_all(force=force)
         delivered = await daemon.deliver()
     failed = [r for r in reports if r.outcome == "error"]
     new = sum(r.new for r in reports)
@@ -181,7 +187,7 @@ def export(
 ) -> None:
     """Print every stored article."""
     g = globals_of(ctx)
-    store = g.store()
+    store = g.reader()
     try:
         rows = (article_json(r, body=True) for r in store.iter_articles(parse_since(since)))
         if fmt is ExportFormat.jsonl:
@@ -243,7 +249,7 @@ def alerts(
     if status is not None and status not in STATUSES:
         raise UsageError(f"alerts: unknown status '{status}' (use {', '.join(STATUSES)})")
     g = globals_of(ctx)
-    store = g.store()
+    store = g.reader()
     try:
         rows = [delivery_json(d) for d in store.list_deliveries(status)]
     finally:

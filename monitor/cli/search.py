@@ -46,7 +46,7 @@ def search(
     except QuerySyntaxError as exc:
         raise UsageError(f"search: {exc}") from None
     g = globals_of(ctx)
-    store = g.store()
+    store = g.reader()
     try:
         if source is not None and not store.source_ids([source]):
             raise UsageError(f"search: unknown source '{source}'")

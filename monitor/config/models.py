@@ -29,6 +29,7 @@ from monitor import __version__
 from monitor.config.cron import parse_crontab
 from monitor.config.units import parse_duration, parse_size
 from monitor.config.yaml import closest
+from monitor.egress import parse_network
 
 __all__ = [
     "CONSOLE_CHANNEL",
@@ -104,6 +105,7 @@ class Settings(_Strict):
     interval: Duration = 900
     timeout: Duration = 30
     max_bytes: Size = 10 * 1024 * 1024
+    max_body: Size = 1024 * 1024  # article text kept, in characters (monitor/limits.py)
     user_agent: Text = DEFAULT_USER_AGENT
     concurrency: int = Field(default=20, ge=1)
     per_host_concurrency: int = Field(default=2, ge=1)
@@ -113,6 +115,8 @@ class Settings(_Strict):
     # How long a claimed alert stays ours while sending; a crashed sender's
     # alerts are retried once it runs out.
     delivery_lease: Duration = 300
+    # Private networks that links in fetched documents may reach (monitor/egress.py).
+    allow_networks: list[str] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
@@ -127,6 +131,19 @@ class Settings(_Strict):
             )
             raise ValueError(f"{message} ({hint})") from None
         return value
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        out = []
+        for text in value:
+            try:
+                out.append(str(parse_network(text)))
+            except ValueError:
+                raise ValueError(
+                    f"invalid network '{text}' (use a CIDR such as 10.0.0.0/8 or fd00::/8)"
+                ) from None
+        return out
 
     @field_validator("telegram_api_url")
     @classmethod

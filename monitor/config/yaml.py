@@ -1,8 +1,11 @@
 """The config file as YAML with positions: reading, ``${VAR}`` substitution, error lines.
 
-The loader keeps ruamel.yaml's round-trip tree, which remembers where each key and
-item sits, and works on a plain copy; a location such as ``("sources", 2,
-"interval")`` is looked up in the tree to name the line in an error. Pydantic
+The loader keeps a tree that remembers where each key and item sits
+(`monitor.config.tree`, read by libyaml in linear time) and works on a plain
+copy; a location such as ``("sources", 2, "interval")`` is looked up in the
+tree to name the line in an error. Aliases that would expand beyond
+`ALIAS_BUDGET` nodes are refused before anything is copied. A file libyaml
+rejects is read again by ruamel.yaml, whose error messages say more. Pydantic
 errors are translated here into ``file:line: key.path: message`` problems.
 """
 
@@ -15,12 +18,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from monitor.config.tree import (
+    TreeError,
+    UnsupportedTag,
+    YamlMap,
+    YamlSeq,
+    alias_overflow,
+    build,
+    compose,
+)
 from monitor.errors import ConfigError
 
 __all__ = [
@@ -100,7 +112,7 @@ def describe(value: object) -> str:
 
 
 def read_yaml(path: str | Path) -> Any:
-    """The parsed round-trip tree of `path` (None for an empty file)."""
+    """The tree of `path`, with lines (None for an empty file)."""
     shown = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
@@ -111,7 +123,30 @@ def read_yaml(path: str | Path) -> Any:
     except OSError as exc:
         raise ConfigError(f"cannot read config file {shown}: {exc.strerror}") from None
     try:
-        return YAML(typ="rt").load(text)
+        root = compose(text)
+    except yaml.MarkedYAMLError as exc:
+        _raise_yaml_error(shown, text)
+        raise ConfigError(_syntax_message(shown, exc)) from None
+    except yaml.YAMLError as exc:
+        _raise_yaml_error(shown, text)
+        raise ConfigError(f"{shown}: invalid YAML: {exc}") from None
+    if root is None:
+        return None
+    overflow = alias_overflow(root)
+    if overflow is not None:
+        line, loc, limit = overflow
+        problem = Problem(line, loc, f"YAML aliases expand to more than {limit} nodes")
+        raise ConfigError(problem.render(shown))
+    try:
+        return build(root)
+    except TreeError as exc:
+        raise ConfigError(f"{shown}:{exc.line}: {exc.message}") from None
+
+
+def _raise_yaml_error(shown: str, text: str) -> None:
+    """ruamel.yaml's account of what is wrong with `text`, as a ConfigError."""
+    try:
+        YAML(typ="rt").load(text)
     except DuplicateKeyError as exc:
         key = re.search(r'duplicate key "(.*?)"', exc.problem or "")
         line = exc.problem_mark.line + 1 if exc.problem_mark else 1
@@ -123,7 +158,7 @@ def read_yaml(path: str | Path) -> Any:
         raise ConfigError(f"{shown}: invalid YAML: {exc}") from None
 
 
-def _syntax_message(shown: str, exc: MarkedYAMLError) -> str:
+def _syntax_message(shown: str, exc: MarkedYAMLError | yaml.MarkedYAMLError) -> str:
     mark = exc.problem_mark or exc.context_mark
     line = mark.line + 1 if mark else 1
     message = f"{shown}:{line}: invalid YAML: {exc.problem or exc.context}"
@@ -138,19 +173,19 @@ def _syntax_message(shown: str, exc: MarkedYAMLError) -> str:
 
 def line_of(root: Any, loc: Loc) -> int:
     """The 1-based line of the deepest node on `loc` that exists in the file."""
-    line = getattr(getattr(root, "lc", None), "line", 0) + 1
+    line: int = getattr(root, "line", 1)
     node = root
     for part in loc:
         try:
-            if isinstance(node, CommentedMap):
-                line = node.lc.key(part)[0] + 1
-            elif isinstance(node, CommentedSeq) and isinstance(part, int):
-                line = node.lc.item(part)[0] + 1
+            if isinstance(node, YamlMap):
+                line = node.key_lines[part]
+            elif isinstance(node, YamlSeq) and isinstance(part, int):
+                line = node.item_lines[part]
             else:
                 break
             node = node[part]
         except (KeyError, IndexError, TypeError):
-            break  # a merged (<<) key or a missing one: the parent's line is the best we have
+            break  # a missing key: the parent's line is the best we have
     return line
 
 
@@ -172,7 +207,7 @@ def interpolate(
             return [walk(v, (*loc, i)) for i, v in enumerate(node)]
         if isinstance(node, str):
             return _substitute(str(node), env, lambda msg: report(loc, msg), substituted)
-        if isinstance(node, TaggedScalar):
+        if isinstance(node, UnsupportedTag):
             report(loc, f"unsupported YAML tag '{node.tag}'")
             return None
         if isinstance(node, bool):

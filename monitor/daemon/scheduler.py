@@ -68,6 +68,7 @@ async def run_daemon(
         loop.add_signal_handler(sig, stop.set)
 
     await daemon.sync_sources()
+    daemon.refilling = True
     scheduler = AsyncIOScheduler(timezone="UTC")
     # coalesce + max_instances=1: a slow tick is skipped, never stacked.
     scheduler.add_job(
@@ -122,14 +123,19 @@ async def run_daemon(
         log.info("stopping: finishing in-flight work")
         # shutdown() cancels running coroutine jobs: pause first, drain, then shut down.
         scheduler.pause()
+        daemon.stopping = True
         if reload is not None:
             loop.remove_signal_handler(signal.SIGHUP)
         if reloads:
             await asyncio.wait(set(reloads), timeout=drain_seconds)
-        if not await daemon.drain(drain_seconds):
-            log.warning(
-                "drain timed out after %.0fs; unfinished polls are retried on start", drain_seconds
-            )
+        # A second SIGTERM/SIGINT stops waiting for slow polls.
+        hurry = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, hurry.set)
+        if not await _drain(daemon, drain_seconds, hurry):
+            log.warning("drain ended before in-flight polls finished; they are given up")
+        # Leases of unfinished polls are released: the next process polls them at once.
+        await daemon.abandon()
         drained.set()
         daemon.wake.set()
         await delivery  # its last pass sends what the drained polls queued
@@ -139,6 +145,18 @@ async def run_daemon(
         if server is not None:
             await server.stop()
         log.info("stopped")
+
+
+async def _drain(daemon: Daemon, seconds: float, hurry: asyncio.Event) -> bool:
+    """Wait for in-flight polls up to `seconds`, or until `hurry`; True when all finished."""
+    drain = asyncio.create_task(daemon.drain(seconds))
+    hurried = asyncio.create_task(hurry.wait())
+    await asyncio.wait({drain, hurried}, return_when=asyncio.FIRST_COMPLETED)
+    hurried.cancel()
+    if not drain.done():
+        drain.cancel()
+        return False
+    return drain.result()
 
 
 async def _delivery_loop(daemon: Daemon, drained: asyncio.Event, period: float) -> None:

@@ -23,12 +23,25 @@ from monitor.fetch import Fetcher, FetchLimits
 from monitor.metrics import RETENTION_PRUNED
 from monitor.pipeline.poll import PollContext, PollReport, compile_config_rules, poll_source
 from notifiers import Channels
-from storage import Store
-from storage.types import DueSource, PruneReport, SourceSpec
+from storage import StorageError, Store
+from storage.types import DueSource, HeldSource, PruneReport, SourceSpec
 
-__all__ = ["Daemon", "fetch_limits", "source_specs"]
+__all__ = ["MIN_LEASE", "Daemon", "describe_held", "fetch_limits", "source_specs"]
 
 log = logging.getLogger("newsmon.daemon")
+
+MIN_LEASE = 2  # seconds
+
+
+def describe_held(source: HeldSource) -> str:
+    """What `run --once` says about a source it skips: why, and until when."""
+    until = source.until.strftime("%Y-%m-%d %H:%M:%S UTC")
+    errors = "1 error" if source.error_count == 1 else f"{source.error_count} errors"
+    why = f": {source.last_error}" if source.last_error else ""
+    return (
+        f"run --once: skipped {source.name}: waiting until {until} after {errors}{why} "
+        "(backoff or the server's Retry-After; --force polls it now)"
+    )
 
 
 def fetch_limits(config: Config) -> FetchLimits:
@@ -39,6 +52,7 @@ def fetch_limits(config: Config) -> FetchLimits:
         max_bytes=s.max_bytes,
         concurrency=s.concurrency,
         per_host_concurrency=s.per_host_concurrency,
+        allow_networks=tuple(s.allow_networks),
     )
 
 
@@ -60,7 +74,14 @@ class Daemon:
     last_tick: datetime | None = None
     # Set when a poll queued alerts, so the delivery loop sends them at once.
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    # The daemon claims the next due source as each poll ends; `run --once` does not.
+    refilling: bool = False
+    refill_idle: bool = False  # the last claim found fewer due sources than free slots
+    stopping: bool = False  # a clean stop began: claim nothing more
     _ctx: PollContext | None = None
+    _polling: dict[asyncio.Task[PollReport], DueSource] = field(default_factory=dict)
+    _refills: set[asyncio.Task[int]] = field(default_factory=set)
+    _claiming: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
         self._ctx = self._context(self.config)
@@ -78,25 +99,90 @@ class Daemon:
         """Mirror the config's sources into the database (new ones are due now)."""
         await asyncio.to_thread(self.store.sync_sources, source_specs(self.config), self.clock())
 
+    @property
+    def lease_seconds(self) -> int:
+        """How long a claim holds a source: two fetch deadlines, renewed while a
+        poll runs on, so a crashed process blocks its sources only that long."""
+        return max(2 * self.config.settings.timeout, MIN_LEASE)
+
     async def dispatch(self) -> int:
-        """Claim due sources and start polling them; returns how many were started."""
+        """Claim due sources for the free poll slots and start them; returns how many.
+
+        Claims are sized to `settings.concurrency`: a crash strands at most that
+        many sources, and each finished poll claims the next one (`_refill`).
+        """
         self.last_tick = self.clock()
-        due = await asyncio.to_thread(self.store.claim_due_sources, self.clock())
-        for source in due:
-            self._start(source)
+        self.refill_idle = False
+        started = await self._fill()
         # Bodies enter the full-text index in batches, off the ingest path.
         await asyncio.to_thread(self.store.index_bodies)
-        return len(due)
+        return started
 
-    async def poll_all(self, names: Iterable[str] | None = None) -> list[PollReport]:
-        """Poll every (or the named) source now, whatever its schedule, and wait."""
-        wanted = list(names) if names is not None else None
-        due = await asyncio.to_thread(self.store.claim_sources, wanted, self.clock())
-        tasks = [self._start(source) for source in due]
-        reports = list(await asyncio.gather(*tasks))
+    async def _fill(self) -> int:
+        async with self._claiming:
+            free = self.config.settings.concurrency - len(self.in_flight)
+            if self.stopping or free <= 0:
+                return 0
+            due = await asyncio.to_thread(
+                self.store.claim_due_sources,
+                self.clock(),
+                limit=free,
+                lease_seconds=self.lease_seconds,
+            )
+            for source in due:
+                self._start(source)
+            # Fewer due than slots: nothing more until the next tick looks again.
+            self.refill_idle = len(due) < free
+            return len(due)
+
+    async def poll_all(
+        self, names: Iterable[str] | None = None, *, force: bool = False
+    ) -> list[PollReport]:
+        """Poll every (or the named) source now, whatever its schedule, and wait.
+
+        Sources held back after errors (a backoff or the server's Retry-After)
+        are skipped and logged, unless `force`. Claims follow the free slots.
+        """
+        wanted = list(names) if names is not None else [s.name for s in self.config.sources]
+        if not force:
+            held = await asyncio.to_thread(self.store.held_sources, wanted, self.clock())
+            for source in held:
+                log.warning("%s", describe_held(source), extra={"source": source.name})
+            skip = {source.name for source in held}
+            wanted = [name for name in wanted if name not in skip]
+        tasks: list[asyncio.Task[PollReport]] = []
+        try:
+            while wanted or any(not t.done() for t in tasks):
+                free = self.config.settings.concurrency - len(self.in_flight)
+                if wanted and free > 0:
+                    batch, wanted = wanted[:free], wanted[free:]
+                    due = await asyncio.to_thread(
+                        self.store.claim_sources,
+                        batch,
+                        self.clock(),
+                        lease_seconds=self.lease_seconds,
+                        force=force,
+                    )
+                    tasks += [self._start(source) for source in due]
+                    continue
+                await asyncio.wait(self.in_flight, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await self.abandon()
+        reports = [task.result() for task in tasks]
         while await asyncio.to_thread(self.store.index_bodies):
             pass
         return reports
+
+    async def abandon(self) -> None:
+        """Stop polls still running and release their leases (a clean stop)."""
+        pending = {task: self._polling[task] for task in self.in_flight if not task.done()}
+        if not pending:
+            return
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending)
+        await asyncio.to_thread(self.store.release_leases, [s.id for s in pending.values()])
+        log.info("released the leases of %d unfinished polls", len(pending))
 
     def deliverer(self) -> Deliverer:
         lease = self.config.settings.delivery_lease
@@ -149,23 +235,50 @@ class Daemon:
     def _start(self, source: DueSource) -> asyncio.Task[PollReport]:
         task = asyncio.create_task(self._timed_poll(source), name=f"poll:{source.name}")
         self.in_flight.add(task)
+        self._polling[task] = source
         task.add_done_callback(self._poll_done)
         return task
 
     async def _timed_poll(self, source: DueSource) -> PollReport:
         started = time.perf_counter()
-        report = await poll_source(source, self.ctx)
+        keeper = asyncio.create_task(self._keep_lease(source))
+        try:
+            report = await poll_source(source, self.ctx)
+        finally:
+            keeper.cancel()
         observe_poll(report, time.perf_counter() - started)
         return report
 
+    async def _keep_lease(self, source: DueSource) -> None:
+        # A poll may wait for its host's slot, page, or fetch full texts: longer
+        # than one lease. Renew at half-time so no one else takes it meanwhile.
+        lease = self.lease_seconds
+        while True:
+            await asyncio.sleep(lease / 2)
+            until = self.clock() + timedelta(seconds=lease)
+            try:
+                await asyncio.to_thread(self.store.renew_leases, [source.id], until)
+            except StorageError as exc:  # the poll goes on; at worst it runs twice
+                log.warning("%s", exc, extra={"source": source.name})
+
     def _poll_done(self, task: asyncio.Task[PollReport]) -> None:
         self.in_flight.discard(task)
+        self._polling.pop(task, None)
+        if self.refilling and not self.stopping and not self.refill_idle:
+            refill = asyncio.create_task(self._fill())
+            self._refills.add(refill)
+            refill.add_done_callback(self._refill_done)
         if task.cancelled():
             return
         if (exc := task.exception()) is not None:  # poll_source catches all; never silent
             log.error("poll task %s failed", task.get_name(), exc_info=exc)
         elif task.result().deliveries:
             self.wake.set()
+
+    def _refill_done(self, task: asyncio.Task[int]) -> None:
+        self._refills.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("claiming due sources failed: %s", exc)
 
 
 def observe_poll(report: PollReport, seconds: float) -> None:

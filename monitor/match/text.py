@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from array import array
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -38,6 +39,7 @@ __all__ = [
 # signs of Khmer, Thai or Devanagari, which are combining marks too.
 _DIACRITICS = range(0x0300, 0x0370)
 _DIACRITICS_RE = re.compile("[\u0300-\u036f]+")
+_NOT_ASCII = re.compile("[^\x00-\x7f]")
 
 # Scripts written without spaces between words: a term in one of them matches
 # as a substring. Thai, Lao, Myanmar, Khmer, CJK, kana; Hangul is spaced (excluded).
@@ -92,7 +94,9 @@ class Folded:
     """Folded text and, for each of its characters, the index in the original."""
 
     text: str
-    origin: tuple[int, ...] | None  # None: identity (ASCII fast path)
+    # None: identity (ASCII fast path). An array, not a tuple of ints: an int object
+    # per character made a 5 MB title cost ~200 MB.
+    origin: array[int] | None
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Map a [start, end) span of the folded text back to the original text."""
@@ -118,12 +122,23 @@ def fold(text: str, *, casefold: bool = True) -> Folded:
     if text.isascii():
         return Folded(text.lower() if casefold else text, None)
     out: list[str] = []
-    origin: list[int] = []
-    for i, ch in enumerate(text):
-        folded = (ch.lower() if casefold else ch) if ch.isascii() else _fold_char(ch, casefold)
+    origin = array("I")
+    done = 0
+    # ASCII runs fold as a whole; a string per character cost ~70 bytes each.
+    for found in _NOT_ASCII.finditer(text):
+        i = found.start()
+        if done < i:
+            run = text[done:i]
+            out.append(run.lower() if casefold else run)
+            origin.extend(range(done, i))
+        folded = _fold_char(found.group(), casefold)
         out.append(folded)
         origin.extend([i] * len(folded))
-    return Folded("".join(out), tuple(origin))
+        done = i + 1
+    run = text[done:]
+    out.append(run.lower() if casefold else run)
+    origin.extend(range(done, len(text)))
+    return Folded("".join(out), origin)
 
 
 def fold_text(text: str, *, casefold: bool = True) -> str:
@@ -189,23 +204,29 @@ class TokenMap:
     """Where each token of the stream of a text sits in the original text."""
 
     folded: Folded
-    spans: tuple[tuple[int, int], ...]  # [start, end) of each token in `folded.text`
+    # start, end, start, end, ... of each token in `folded.text`, flat and unboxed:
+    # a tuple of pairs held ~100 bytes per token.
+    spans: array[int]
 
     def original_span(
         self, first: tuple[int, int], last: tuple[int, int]
     ) -> tuple[int, int] | None:
         """The original span from (token, offset) `first` to (token, offset) `last`, inclusive."""
-        if first[0] >= len(self.spans) or last[0] >= len(self.spans):
+        count = len(self.spans) // 2
+        if first[0] >= count or last[0] >= count:
             return None
-        start = self.spans[first[0]][0] + first[1]
-        end = self.spans[last[0]][0] + last[1] + 1
+        start = self.spans[2 * first[0]] + first[1]
+        end = self.spans[2 * last[0]] + last[1] + 1
         return self.folded.original_span(start, end)
 
 
 def token_map(text: str, *, casefold: bool = True) -> TokenMap:
     """The tokens of `text` as `token_stream` sees them, placed in the original text."""
     folded = fold(text, casefold=casefold)
-    return TokenMap(folded, tuple(m.span() for m in _patterns()[1].finditer(folded.text)))
+    spans = array("I")
+    for match in _patterns()[1].finditer(folded.text):
+        spans.extend(match.span())
+    return TokenMap(folded, spans)
 
 
 def fold_term(term: str, *, casefold: bool = True) -> str:

@@ -12,6 +12,7 @@ import html
 import re
 import threading
 import unicodedata
+from collections.abc import Iterable
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import idna
@@ -23,6 +24,7 @@ __all__ = [
     "canonical_url",
     "clean_title",
     "content_hash",
+    "fragment_dependent",
     "html_to_text",
 ]
 
@@ -56,14 +58,15 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 _TAB_NEWLINE = str.maketrans("", "", "\t\r\n")
 
 
-def canonical_url(url: str, base: str | None = None) -> str:
+def canonical_url(url: str, base: str | None = None, *, keep_fragment: bool = False) -> str:
     """The identity of a web resource for deduplication (DESIGN §7).
 
     Resolves `url` against `base`, lower-cases scheme and host (IDN to
-    punycode), drops the default port, the fragment and tracking parameters,
-    sorts the remaining query parameters by name (keeping the order of
-    repeated names), normalises percent-encoding and dot segments, and turns
-    an empty path into '/'. Non-HTTP URLs are only stripped and resolved.
+    punycode), drops the default port, the fragment (unless `keep_fragment`:
+    see `fragment_dependent`) and tracking parameters, sorts the remaining
+    query parameters by name (keeping the order of repeated names), normalises
+    percent-encoding and dot segments, and turns an empty path into '/'.
+    Non-HTTP URLs are only stripped and resolved.
     """
     url = url.strip().translate(_TAB_NEWLINE)
     if base:
@@ -89,7 +92,24 @@ def canonical_url(url: str, base: str | None = None) -> str:
     if userinfo:
         netloc = f"{_normalise_escapes(userinfo)}@{netloc}"
     path = _remove_dot_segments(_normalise_escapes(parts.path)) or "/"
-    return urlunsplit((scheme, netloc, path, _canonical_query(parts.query), ""))
+    fragment = _normalise_escapes(parts.fragment) if keep_fragment else ""
+    return urlunsplit((scheme, netloc, path, _canonical_query(parts.query), fragment))
+
+
+def fragment_dependent(links: Iterable[str], base: str | None = None) -> frozenset[str]:
+    """The canonical URLs that stand for several of `links`, told apart only by fragment.
+
+    A blog that posts each entry as an anchor on a daily page
+    (`/2017/06/26.html#a080605`) names its posts by fragment: for those links
+    the fragment must stay in the canonical URL, or every post of a day would
+    be one article. Links to distinct pages, or repeats of one exact link
+    (items that all point at a landing page), do not need it.
+    """
+    fragments: dict[str, set[str]] = {}
+    for link in links:
+        key = canonical_url(link, base)
+        fragments.setdefault(key, set()).add(canonical_url(link, base, keep_fragment=True))
+    return frozenset(key for key, variants in fragments.items() if len(variants) > 1)
 
 
 def _host(hostname: str) -> str:
@@ -178,8 +198,12 @@ _PARAGRAPH = frozenset(
 _CELL = frozenset({"td", "th"})
 _BREAKS = {tag: 1 for tag in _LINE} | {tag: 2 for tag in _PARAGRAPH}
 _WHITESPACE = re.compile(r"\s+")
-_TAG = re.compile(r"<[^>]*>")
-_SKIPPED_BLOCK = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+# A tag cannot hold "<" here: "<<<<..." would otherwise be rescanned from each "<".
+_TAG = re.compile(r"<[^<>]*>")
+_SKIPPED_OPEN = re.compile(r"<(script|style)\b", re.IGNORECASE)
+_SKIPPED_CLOSE = {
+    name: re.compile(rf"</{name}\s*+>", re.IGNORECASE) for name in ("script", "style")
+}
 _local = threading.local()  # lxml parsers must not be shared between threads
 _NEWLINES = str.maketrans({"\r": "\n", "\f": "\n", "\v": "\n"})
 
@@ -203,10 +227,33 @@ def html_to_text(html_text: str) -> str:
         root = None
     if any(error.type_name == "ERR_RESOURCE_LIMIT" for error in _parser().error_log):
         # nesting deeper than libxml2's 2048 levels: the tree lost its text
-        return _tidy(html.unescape(_TAG.sub(" ", _SKIPPED_BLOCK.sub(" ", html_text))))
+        return _tidy(html.unescape(_TAG.sub(" ", _without_skipped_blocks(html_text))))
     if root is None:  # nothing lxml could build a tree from, e.g. only a comment
         return ""
     return _tidy(_render(root))
+
+
+def _without_skipped_blocks(text: str) -> str:
+    """`text` with each <script>/<style> element blanked, in one pass.
+
+    A lazy `<script>.*?</script>` pattern rescans the rest of the text from every
+    unclosed opening tag; here an element without its end tag ends the search
+    for that name.
+    """
+    pieces: list[str] = []
+    done = 0
+    unclosed: set[str] = set()
+    for opening in _SKIPPED_OPEN.finditer(text):
+        name = opening.group(1).lower()
+        if opening.start() < done or name in unclosed:
+            continue
+        closing = _SKIPPED_CLOSE[name].search(text, opening.end())
+        if closing is None:
+            unclosed.add(name)
+            continue
+        pieces += [text[done : opening.start()], " "]
+        done = closing.end()
+    return "".join(pieces) + text[done:] if pieces else text
 
 
 def _parser() -> etree.HTMLParser:
@@ -288,9 +335,26 @@ def _tidy(text: str) -> str:
     return unicodedata.normalize("NFC", "\n".join(lines))
 
 
+# The markup feeds do put in headlines. Anything else that looks like a tag
+# ("Why <script> tags break pages", "Vec<String>") is the headline's text: parsed
+# as HTML it would swallow the rest of the line. It is escaped when rendered.
+_HEADLINE_TAG = re.compile(
+    r"</?(?:a|abbr|b|bdi|bdo|big|br|cite|code|del|dfn|em|font|i|img|ins|kbd|mark|nobr|p"
+    r"|q|s|samp|small|span|strike|strong|sub|sup|time|tt|u|var|wbr)(?:\s[^<>]*)?/?>",
+    re.IGNORECASE,
+)
+_SPACING_TAGS = ("br", "img", "p")  # these part words; "<b>Bold</b>," does not
+
+
+def _headline_tag(found: re.Match[str]) -> str:
+    name = found.group().lstrip("</").split(None, 1)[0].rstrip("/>").lower()
+    return " " if name in _SPACING_TAGS else ""
+
+
 def clean_title(text: str) -> str:
-    """A headline as one line of plain text."""
-    return " ".join(html_to_text(text).split())
+    """A headline as one line of plain text: inline markup dropped, entities decoded."""
+    text = html.unescape(_HEADLINE_TAG.sub(_headline_tag, text))
+    return unicodedata.normalize("NFC", " ".join(text.replace("\x00", "").split()))
 
 
 def content_hash(title: str, text: str) -> str:

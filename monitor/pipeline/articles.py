@@ -3,24 +3,96 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterable, Sequence
 
 from monitor.match.rules import Document, Matcher
-from monitor.normalize.clean import canonical_url, clean_title, content_hash, html_to_text
+from monitor.normalize.clean import (
+    canonical_url,
+    clean_title,
+    content_hash,
+    fragment_dependent,
+    html_to_text,
+)
+from monitor.normalize.limits import (
+    DEFAULT_MAX_BODY,
+    MAX_AUTHOR,
+    MAX_SUMMARY,
+    MAX_TITLE,
+    clip,
+    raw_bound,
+    url_problem,
+)
 from monitor.sources.feed import Entry
 from storage.types import ArticleIn, DeliveryIn
 
-__all__ = ["RuleRoute", "article_from_entry", "deliveries_for", "document_of"]
+__all__ = [
+    "RuleRoute",
+    "article_from_entry",
+    "articles_from_entries",
+    "deliveries_for",
+    "document_of",
+]
+
+log = logging.getLogger("newsmon.collect")
 
 
-def article_from_entry(entry: Entry, *, source: str, feed_url: str) -> ArticleIn:
-    """A normalised article from a feed entry (pure)."""
-    title = clean_title(entry.title)
-    summary = html_to_text(entry.summary)
-    body = html_to_text(entry.content) if entry.content else summary
+def articles_from_entries(
+    entries: Iterable[Entry], *, source: str, feed_url: str, max_body: int = DEFAULT_MAX_BODY
+) -> list[ArticleIn]:
+    """The articles of one feed document.
+
+    Whether a link's fragment is part of its canonical URL is decided for the
+    document as a whole: it is kept where the feed's entries differ only by it.
+    An entry whose link is too long to store is skipped, and logged.
+    """
+    entries = [e for e in entries if _usable(e, source)]
+    by_fragment = fragment_dependent((e.link for e in entries if e.link.strip()), base=feed_url)
+    return [
+        article_from_entry(
+            e,
+            source=source,
+            feed_url=feed_url,
+            fragment_dependent=by_fragment,
+            max_body=max_body,
+        )
+        for e in entries
+    ]
+
+
+def _usable(entry: Entry, source: str) -> bool:
+    problem = url_problem(entry.link.strip())
+    if problem is None:
+        return True
+    log.warning("parse: %s: entry skipped: %s", source, problem, extra={"source": source})
+    return False
+
+
+def article_from_entry(
+    entry: Entry,
+    *,
+    source: str,
+    feed_url: str,
+    fragment_dependent: frozenset[str] = frozenset(),
+    max_body: int = DEFAULT_MAX_BODY,
+) -> ArticleIn:
+    """A normalised article from a feed entry (pure).
+
+    `fragment_dependent`: canonical URLs whose fragment tells this feed's
+    entries apart (`normalize.fragment_dependent`); for those it is kept.
+    """
+    title = clip(clean_title(raw_bound(entry.title, MAX_TITLE)), MAX_TITLE)
+    summary = clip(html_to_text(raw_bound(entry.summary, MAX_SUMMARY)), MAX_SUMMARY)
+    body = (
+        clip(html_to_text(raw_bound(entry.content, max_body)), max_body)
+        if entry.content
+        else summary
+    )
     link = entry.link.strip()
     if link:
         canonical = canonical_url(link, base=feed_url)
+        if canonical in fragment_dependent:
+            canonical = canonical_url(link, base=feed_url, keep_fragment=True)
     else:
         # No link: the identity is the entry's guid within its source.
         digest = hashlib.sha256(entry.guid.encode()).hexdigest()[:32]
@@ -32,7 +104,7 @@ def article_from_entry(entry: Entry, *, source: str, feed_url: str) -> ArticleIn
         title=title,
         summary=summary,
         body=body,
-        author=entry.author or None,
+        author=clip(entry.author or "", MAX_AUTHOR) or None,
         published_at=entry.published,
         content_hash=content_hash(title, body if body else summary),
     )

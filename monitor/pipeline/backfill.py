@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -22,7 +22,14 @@ from monitor.config.load import SourceConfig
 from monitor.errors import FetchError, MonitorError
 from monitor.fetch import Response
 from monitor.pipeline.articles import deliveries_for
-from monitor.pipeline.collect import Collected, Harvest, Lead, collect, collect_leads
+from monitor.pipeline.collect import (
+    Collected,
+    Harvest,
+    Lead,
+    check_sitemap_loop,
+    collect,
+    collect_leads,
+)
 from monitor.pipeline.poll import PollContext
 from monitor.sources.sitemap import SitemapUrl, looks_like_sitemap, parse_sitemap
 from storage.types import ArticleIn, BackfillState, DeliveryIn
@@ -106,6 +113,8 @@ class _Run:
     window: Window
     state: BackfillState
     summary: BackfillSummary
+    # Sitemaps read in this run: an index listing one of them again is a loop.
+    sitemaps_read: set[str] = field(default_factory=set)
 
     @property
     def timeout(self) -> float:
@@ -120,6 +129,7 @@ class _Run:
             self.ctx.store,
             self.timeout,
             max_pages=10_000,
+            max_body=self.ctx.config.settings.max_body,
         )
 
     async def pages(self, progress: Progress | None) -> None:
@@ -127,8 +137,14 @@ class _Run:
         while state.queue and (window.max_pages is None or summary.pages < window.max_pages):
             url = state.queue[0]
             try:
+                # The source's own pages (also when resuming at page 5) may be on an
+                # intranet as its url is; links elsewhere are a document's word.
+                own = urlsplit(url).netloc == urlsplit(self.cfg.url).netloc
                 response = await self.ctx.fetcher.get(
-                    url, subject=self.cfg.name, timeout=self.timeout
+                    url,
+                    subject=self.cfg.name,
+                    origin="config" if own else "document",
+                    timeout=self.timeout,
                 )
                 follow = await self._page(url, response)
             except FetchError as exc:
@@ -173,6 +189,8 @@ class _Run:
 
     async def _sitemap(self, response: Response) -> list[str]:
         sitemap = await asyncio.to_thread(parse_sitemap, response.body, url=response.final_url)
+        self.sitemaps_read.add(response.final_url)
+        check_sitemap_loop(self.cfg.name, self.sitemaps_read, sitemap.sitemaps)
         window = self.window
         children = [c for c in sorted(sitemap.sitemaps, key=_newest) if window.keeps(c.when)]
         self.summary.skipped += len(sitemap.sitemaps) - len(children)

@@ -27,15 +27,24 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from monitor.config.load import SourceConfig
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, ParseError
 from monitor.fetch import Fetcher, Response
 from monitor.normalize.clean import canonical_url, clean_title, content_hash
-from monitor.pipeline.articles import article_from_entry
+from monitor.normalize.limits import (
+    DEFAULT_MAX_BODY,
+    MAX_AUTHOR,
+    MAX_SUMMARY,
+    MAX_TITLE,
+    clip,
+    raw_bound,
+    url_problem,
+)
+from monitor.pipeline.articles import articles_from_entries
 from monitor.sources.detect import detect_kind, discover_feeds
 from monitor.sources.extract import Extractor, Page
 from monitor.sources.feed import parse_feed
 from monitor.sources.html import parse_listing
-from monitor.sources.sitemap import MAX_CHILD_SITEMAPS, newest_first, parse_sitemap
+from monitor.sources.sitemap import MAX_CHILD_SITEMAPS, SitemapUrl, newest_first, parse_sitemap
 from storage import Store
 from storage.types import ArticleIn
 
@@ -45,6 +54,7 @@ __all__ = [
     "Harvest",
     "Lead",
     "article_from_page",
+    "check_sitemap_loop",
     "collect",
     "collect_leads",
     "shared_extractor",
@@ -102,6 +112,7 @@ class Harvest:
     timeout: float
     extractor: Extractor = field(default_factory=shared_extractor)
     max_pages: int = MAX_PAGES_PER_POLL
+    max_body: int = DEFAULT_MAX_BODY  # characters of article text kept
 
     async def unknown(self, keys: Sequence[str]) -> set[str]:
         known = await asyncio.to_thread(self.store.known_keys, self.source_id, keys)
@@ -124,22 +135,24 @@ class Harvest:
             return None
 
 
-def article_from_page(page: Page, lead: Lead, *, guid: str, summary: str = "") -> ArticleIn:
+def article_from_page(
+    page: Page, lead: Lead, *, guid: str, summary: str = "", max_body: int = DEFAULT_MAX_BODY
+) -> ArticleIn:
     """An article from an extracted page; the lead's (feed/sitemap) title and date win.
 
     A sitemap's ``lastmod`` is only a fallback: it moves with every edit, so it
     must not replace the date the page itself states.
     """
-    title = clean_title(lead.title) or page.title
-    body = page.text or summary
+    title = clip(clean_title(raw_bound(lead.title, MAX_TITLE)) or page.title, MAX_TITLE)
+    body = clip(page.text or summary, max_body)
     return ArticleIn(
         guid=guid,
         url=lead.url,
         canonical_url=page.url,
         title=title,
-        summary=summary or page.description,
+        summary=clip(summary or page.description, MAX_SUMMARY),
         body=body,
-        author=page.author,
+        author=clip(page.author, MAX_AUTHOR) if page.author else page.author,
         published_at=lead.published or page.published or lead.lastmod,
         content_hash=content_hash(title, body),
         lang=page.lang,
@@ -175,9 +188,9 @@ async def _feed(response: Response, h: Harvest) -> Collected:
     )
     if not feed.is_feed:
         raise MonitorError(f"parse: {h.name}: response is not a feed ({response.final_url})")
-    articles = [
-        article_from_entry(e, source=h.name, feed_url=response.final_url) for e in feed.entries
-    ]
+    articles = articles_from_entries(
+        feed.entries, source=h.name, feed_url=response.final_url, max_body=h.max_body
+    )
     out = Collected(
         articles,
         seen=len(articles),
@@ -211,7 +224,12 @@ async def _feed(response: Response, h: Harvest) -> Collected:
             continue
         feed_item = articles[i]
         lead = Lead(feed_item.url, feed_item.title, feed_item.published_at)
-        full = article_from_page(page, lead, guid=feed_item.guid, summary=feed_item.summary)
+        full = article_from_page(
+            page, lead, guid=feed_item.guid, summary=feed_item.summary, max_body=h.max_body
+        )
+        if canonical_url(feed_item.canonical_url) == full.canonical_url:
+            # The page is the day's page; the feed's fragment names this post on it.
+            full = replace(full, canonical_url=feed_item.canonical_url)
         articles[i] = full if page.text else replace(full, body=feed_item.body)
     return out
 
@@ -238,6 +256,8 @@ async def _sitemap(response: Response, h: Harvest) -> Collected:
     sitemap = await asyncio.to_thread(parse_sitemap, response.body, url=response.final_url)
     entries = list(sitemap.urls)
     children = newest_first(sitemap.sitemaps)[:MAX_CHILD_SITEMAPS]
+    index = {response.final_url, h.cfg.url if h.cfg else response.final_url}
+    check_sitemap_loop(h.name, index, sitemap.sitemaps)
     for child in children:
         try:
             got = await h.fetcher.get(child.url, subject=h.name, timeout=h.timeout)
@@ -245,11 +265,20 @@ async def _sitemap(response: Response, h: Harvest) -> Collected:
             entries.extend(child_map.urls)
         except MonitorError as exc:
             log.warning("child sitemap skipped: %s", exc, extra={"source": h.name})
+            continue
+        check_sitemap_loop(h.name, index | {child.url, got.final_url}, child_map.sitemaps)
     entries = newest_first(entries)
     leads = [Lead(e.url, e.title or "", e.published, e.lastmod) for e in entries]
     out = await collect_leads(leads, h, title_from_page=False)
     out.kind = "sitemap"
     return out
+
+
+def check_sitemap_loop(source: str, seen: set[str], children: Sequence[SitemapUrl]) -> None:
+    """A ParseError when a sitemap index lists itself or a sitemap it was reached from."""
+    for child in children:
+        if child.url in seen:
+            raise ParseError(f"sitemap: {source}: sitemap index refers to itself: {child.url}")
 
 
 def _newest_article(article: ArticleIn) -> float:
@@ -259,6 +288,7 @@ def _newest_article(article: ArticleIn) -> float:
 
 async def collect_leads(leads: list[Lead], h: Harvest, *, title_from_page: bool) -> Collected:
     """Fetch and extract the leads not stored yet, up to the per-poll cap."""
+    leads = [lead for lead in leads if _usable(lead, h.name)]
     keys = {lead.url: canonical_url(lead.url) for lead in leads}
     fresh = await h.unknown(list(keys.values()))
     new = [lead for lead in leads if keys[lead.url] in fresh]
@@ -272,7 +302,7 @@ async def collect_leads(leads: list[Lead], h: Harvest, *, title_from_page: bool)
             continue
         # On a listing page the link text is often "Read more"; the page knows better.
         hint = replace(lead, title="") if title_from_page and page.title else lead
-        articles.append(article_from_page(page, hint, guid=keys[lead.url]))
+        articles.append(article_from_page(page, hint, guid=keys[lead.url], max_body=h.max_body))
     return Collected(
         articles,
         seen=len(leads),
@@ -299,3 +329,11 @@ async def _advertised_feed(response: Response, h: Harvest) -> Collected:
     out = await _feed(got, h)
     out.cacheable = False
     return out
+
+
+def _usable(lead: Lead, source: str) -> bool:
+    problem = url_problem(lead.url)
+    if problem is None:
+        return True
+    log.warning("parse: %s: link skipped: %s", source, problem, extra={"source": source})
+    return False

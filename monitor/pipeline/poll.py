@@ -128,6 +128,7 @@ async def _fetch_and_store(
     response = await ctx.fetcher.get(
         due.url,
         subject=due.name,
+        origin="config",
         etag=due.etag,
         last_modified=due.last_modified,
         timeout=deadline,
@@ -144,7 +145,15 @@ async def _fetch_and_store(
         return PollReport(due.name, "not_modified"), timing, validators
 
     # Per kind (feed, html, sitemap, detect); parsing runs off the event loop there.
-    harvest = Harvest(due.id, due.name, cfg, ctx.fetcher, ctx.store, deadline)
+    harvest = Harvest(
+        due.id,
+        due.name,
+        cfg,
+        ctx.fetcher,
+        ctx.store,
+        deadline,
+        max_body=ctx.config.settings.max_body,
+    )
     collected = await collect(response, cfg.kind if cfg else due.kind, harvest)
     articles = collected.articles
     if not collected.cacheable:

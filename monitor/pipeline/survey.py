@@ -52,7 +52,7 @@ async def survey_source(cfg: SourceConfig, fetcher: Fetcher, deadline: float) ->
 
 
 async def _survey(cfg: SourceConfig, fetcher: Fetcher, deadline: float) -> Survey:
-    response = await fetcher.get(cfg.url, subject=cfg.name, timeout=deadline)
+    response = await fetcher.get(cfg.url, subject=cfg.name, origin="config", timeout=deadline)
     content_type = response.headers.get("content-type")
     kind = cfg.kind or detect_kind(response.body, content_type)
     note = None

@@ -3,8 +3,11 @@
 In order: a byte-order mark (UTF-8/16/32), the HTTP ``Content-Type`` charset,
 an XML declaration, ``<meta charset>`` / ``<meta http-equiv>`` in the head,
 then UTF-8 if the bytes are valid UTF-8, else detection (charset-normalizer,
-through `monitor.sources.feedbytes.charset_hint`). Labels are mapped the way the
-WHATWG Encoding standard does (``iso-8859-1`` is windows-1252, ``gb2312`` is
+through `monitor.sources.feedbytes.charset_hint`). UTF-8, declared or not, holds
+when the bytes are valid UTF-8 but for a few strays (they become U+FFFD);
+only a page mostly invalid as UTF-8 goes to detection
+(`monitor.sources.feedbytes.mostly_utf8`). Labels are mapped the way the WHATWG
+Encoding standard does (``iso-8859-1`` is windows-1252, ``gb2312`` is
 GB18030, ...) because that is what the pages were written for.
 """
 
@@ -13,7 +16,7 @@ from __future__ import annotations
 import codecs
 import re
 
-from monitor.sources.feedbytes import charset_hint, wide_codec
+from monitor.sources.feedbytes import charset_hint, detect_charset, mostly_utf8, wide_codec
 
 __all__ = ["decode_html", "html_charset"]
 
@@ -21,7 +24,7 @@ _HEAD = 16 * 1024
 _HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
 _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([\w.:-]+)["']""")
 _META = re.compile(
-    rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([\w.:-]+)""",
+    rb"""<meta\b[^<>]*?charset\s*=\s*["']?\s*([\w.:-]+)""",  # no "<": one scan per tag
     re.IGNORECASE,
 )
 # Superset encodings the labels really mean on the web (WHATWG Encoding §4.2).
@@ -59,7 +62,7 @@ def _codec(label: str | bytes | None) -> str | None:
 def html_charset(body: bytes, content_type: str | None = None) -> str:
     """The codec to decode an HTML page with (never fails; 'utf-8' by default)."""
     if body.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
+        return _utf8_unless_mostly_invalid(body[3:], "utf-8-sig")
     wide = wide_codec(body)
     if wide is not None:
         return wide[0]  # a BOM it starts with is dropped after decoding
@@ -67,14 +70,21 @@ def html_charset(body: bytes, content_type: str | None = None) -> str:
         declared = _HTTP_CHARSET.search(content_type)
         codec = _codec(declared.group(1) if declared else None)
         if codec is not None:
-            return codec
+            return _utf8_unless_mostly_invalid(body, "utf-8") if codec == "utf_8" else codec
     head = body[:_HEAD]
     for pattern in (_XML_DECL, _META):
         found = pattern.search(head)
         codec = _codec(found.group(1) if found else None)
         if codec is not None:
-            return "utf-8" if codec == "utf_8" else codec
+            return _utf8_unless_mostly_invalid(body, "utf-8") if codec == "utf_8" else codec
     return charset_hint(body, None) or "utf-8"
+
+
+def _utf8_unless_mostly_invalid(body: bytes, utf8: str) -> str:
+    """A UTF-8 declaration is believed unless the bytes mostly contradict it."""
+    if mostly_utf8(body):
+        return utf8
+    return detect_charset(body) or utf8
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> str:

@@ -56,7 +56,9 @@ _META_DATES = (
     "dcterms.created",
     "sailthru.date",
 )
-_TITLE_SEPARATORS = re.compile(r"\s+[|–—]\s+|\s+-\s+|\s+::\s+")
+# Only the first space of a run may start a separator, and the run is taken whole
+# (possessive): otherwise a title of N spaces is rescanned from each of them.
+_TITLE_SEPARATORS = re.compile(r"(?<!\s)\s++(?:[|–—]|-|::)\s+")
 _SHORT_BODY = 500  # characters: below this the fast pass probably missed the article
 _ARTICLE_TYPES = {"newsarticle", "article", "blogposting", "reportagenewsarticle", "webpage"}
 

@@ -8,9 +8,10 @@ source) or a cue to look elsewhere (kind detection). Malformed but readable
 feeds are recovered and carry warnings.
 
 XML goes through feedparser, after `monitor.sources.feedbytes` has removed any
-DOCTYPE (entity bombs) and supplied a charset for undeclared legacy
-encodings. JSON Feed (1.0 and 1.1) is read with `json`; feedparser does not
-know it.
+DOCTYPE (entity bombs), supplied a charset for undeclared legacy
+encodings, and cleaned UTF-8 bodies with a few stray bytes (which feedparser
+would decode whole as windows-1252). JSON Feed (1.0 and 1.1) is read with
+`json`; feedparser does not know it.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from urllib.parse import urljoin
 import feedparser
 
 from monitor.normalize.clean import clean_title
-from monitor.sources.feedbytes import charset_hint, root_name, strip_doctype
+from monitor.sources.feedbytes import repair_utf8, root_name, strip_doctype
 
 __all__ = ["Entry", "ParsedFeed", "looks_like_feed", "parse_feed"]
 
@@ -94,7 +95,7 @@ def _parse_xml_feed(body: bytes, url: str, given: Mapping[str, str]) -> ParsedFe
     # feedparser resolves relative links against Content-Location only.
     headers["content-location"] = urljoin(url, headers.get("content-location", ""))
     body = strip_doctype(body)
-    charset = charset_hint(body, headers["content-type"])
+    body, charset = repair_utf8(body, headers["content-type"])
     if charset:
         headers["content-type"] = f"{headers['content-type'].split(';')[0]}; charset={charset}"
     # Content becomes plain text later (scripts and styles dropped there), so

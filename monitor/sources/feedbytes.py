@@ -10,6 +10,10 @@ Three jobs, all pure and cheap:
   UTF-16/32 from the byte pattern, else, when there is no BOM or XML
   declaration and the bytes are not UTF-8, a detected one, so that KOI8-R or
   Big5 bytes are not decoded as windows-1252.
+- `repair_utf8` / `mostly_utf8`: a body that is (or defaults to) UTF-8 and is
+  valid apart from a few stray bytes stays UTF-8, the stray bytes becoming
+  U+FFFD; feedparser would otherwise decode the whole feed as windows-1252 for
+  the sake of one byte ("Phnom Pénh" read as "Phnom PĂŠnh").
 - `root_name` reads the name of the root element (or "{" for JSON), skipping
   the prolog, for sniffing what kind of document a body is.
 """
@@ -20,7 +24,16 @@ import re
 
 import charset_normalizer
 
-__all__ = ["charset_hint", "decode_head", "root_name", "strip_doctype", "wide_codec"]
+__all__ = [
+    "charset_hint",
+    "decode_head",
+    "detect_charset",
+    "mostly_utf8",
+    "repair_utf8",
+    "root_name",
+    "strip_doctype",
+    "wide_codec",
+]
 
 _BOMS = (  # UTF-32 before UTF-16: the UTF-32-LE BOM starts with the UTF-16-LE one
     (b"\xff\xfe\x00\x00", "utf-32-le"),
@@ -37,6 +50,20 @@ _DOCTYPE_TOKENS = re.compile(r"""["'\[\]>]|<!--|<\?""")
 _XML_ENCODING = re.compile(rb"""^[^>]*?<\?xml[^>]*?encoding\s*=\s*["'][^"']+["']""")
 _NAME = re.compile(r"[A-Za-z_][\w.:-]*")
 _HEAD_BYTES = 64 * 1024
+_HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
+_XML_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([\w.:-]+)["']""")
+_UTF8_LABELS = frozenset({"utf-8", "utf8", "unicode-1-1-utf-8", "x-unicode20utf8"})
+_REPLACEMENT = "\ufffd"
+_REPLACEMENT_BYTES = _REPLACEMENT.encode("utf-8")
+# Stray bytes tolerated in a UTF-8 body: at most 1% of its good non-ASCII
+# characters, or up to 8 but never more than there are good ones. Legacy text
+# (windows-1252, KOI8-R...) read as UTF-8 is invalid at nearly every non-ASCII
+# byte and almost never forms a valid multi-byte sequence by chance, so it
+# fails this by far; a UTF-8 feed with a corrupted byte or a pasted fragment
+# passes. A body with no good non-ASCII character at all has no evidence for
+# UTF-8 and goes to detection, as before.
+_STRAY_SHARE = 100
+_STRAY_MAX = 8
 
 
 def wide_codec(body: bytes) -> tuple[str, int] | None:
@@ -130,14 +157,50 @@ def charset_hint(body: bytes, content_type: str | None) -> str | None:
         return None
     if _XML_ENCODING.match(body[:1024]):
         return None
+    if mostly_utf8(body):
+        return None
+    return detect_charset(body)
+
+
+def mostly_utf8(body: bytes) -> bool:
+    """True when `body` is UTF-8 apart from a few stray bytes (see _STRAY_SHARE)."""
+    text = body.decode("utf-8", "replace")
+    stray = text.count(_REPLACEMENT) - body.count(_REPLACEMENT_BYTES)
+    if stray == 0:
+        return True
+    good = len(text) - len(text.encode("ascii", "ignore")) - stray
+    return stray * _STRAY_SHARE <= good or stray <= min(_STRAY_MAX, good)
+
+
+def repair_utf8(body: bytes, content_type: str | None) -> tuple[bytes, str | None]:
+    """(body, charset) for a feed parser that must not second-guess UTF-8.
+
+    A body declared UTF-8 (HTTP charset, else XML declaration, else BOM) or not
+    declared at all, and valid UTF-8 but for a few stray bytes, comes back as
+    clean UTF-8 (strays as U+FFFD) with charset "utf-8"; one declared UTF-8 but
+    mostly invalid comes back as it is, with a detected charset; anything else
+    comes back as it is, with `charset_hint`'s answer.
+    """
+    if wide_codec(body) is not None:
+        return body, charset_hint(body, content_type)
+    declared = _HTTP_CHARSET.search(content_type or "")
+    label = declared.group(1) if declared else None
+    if label is None and not body.startswith(b"\xef\xbb\xbf"):
+        in_xml = _XML_DECLARED.match(body[:1024])
+        label = in_xml.group(1).decode("ascii") if in_xml else None
+    if label is not None and label.lower() not in _UTF8_LABELS:
+        return body, charset_hint(body, content_type)
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:
-        return _detect(body)
-    return None
+        if mostly_utf8(body):
+            return body.decode("utf-8", "replace").encode("utf-8"), "utf-8"
+        return body, detect_charset(body.removeprefix(b"\xef\xbb\xbf"))
+    return body, None
 
 
-def _detect(body: bytes) -> str | None:
+def detect_charset(body: bytes) -> str | None:
+    """The most likely legacy charset of `body` (charset-normalizer), None if none fits."""
     matches = list(charset_normalizer.from_bytes(body))
     if not matches:
         return None

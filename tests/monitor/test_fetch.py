@@ -30,6 +30,8 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 async def fetch(url: str, limits: FetchLimits | None = None, **kwargs: Any) -> Response:
+    # The test servers are on loopback, where only a source's own URL may go.
+    kwargs.setdefault("origin", "config")
     async with Fetcher(limits or FetchLimits(user_agent=UA)) as fetcher:
         return await fetcher.get(url, subject="fresh-news", **kwargs)
 
@@ -197,7 +199,7 @@ def test_cookies_are_not_carried_between_fetches(httpserver: HTTPServer) -> None
 
     async def both() -> None:
         async with Fetcher(FetchLimits(user_agent=UA)) as fetcher:
-            await fetcher.get(httpserver.url_for("/a"), subject="fresh-news")
+            await fetcher.get(httpserver.url_for("/a"), subject="fresh-news", origin="config")
             await fetcher.get(httpserver.url_for("/b"), subject="fresh-news")
 
     run(both())
@@ -412,7 +414,9 @@ def test_per_host_limit_keeps_at_most_two_requests_open_to_one_host() -> None:
     async def scenario() -> list[Response]:
         async with serve(gate.handler) as port, Fetcher(FetchLimits(UA)) as fetcher:
             tasks = [
-                asyncio.create_task(fetcher.get(f"http://127.0.0.1:{port}/{i}", subject="s"))
+                asyncio.create_task(
+                    fetcher.get(f"http://127.0.0.1:{port}/{i}", subject="s", origin="config")
+                )
                 for i in range(6)
             ]
             await gate.release_one_by_one(6, at_once=2)
@@ -430,7 +434,9 @@ def test_different_hosts_are_fetched_in_parallel() -> None:
     async def scenario() -> None:
         async with serve(gate.handler) as port, Fetcher(limits) as fetcher:
             tasks = [
-                asyncio.create_task(fetcher.get(f"http://{host}:{port}/", subject="s"))
+                asyncio.create_task(
+                    fetcher.get(f"http://{host}:{port}/", subject="s", origin="config")
+                )
                 for host in ("127.0.0.1", "localhost")
             ]
             await gate.wait_until(served=0, held=2)
@@ -449,7 +455,9 @@ def test_global_limit_caps_requests_across_hosts() -> None:
     async def scenario() -> None:
         async with serve(gate.handler) as port, Fetcher(limits) as fetcher:
             tasks = [
-                asyncio.create_task(fetcher.get(f"http://{host}:{port}/", subject="s"))
+                asyncio.create_task(
+                    fetcher.get(f"http://{host}:{port}/", subject="s", origin="config")
+                )
                 for host in ("127.0.0.1", "localhost", "127.0.0.1", "localhost")
             ]
             await gate.release_one_by_one(4, at_once=1)
@@ -483,3 +491,24 @@ NOW = datetime(2015, 10, 21, 7, 28, tzinfo=UTC)
 )
 def test_parse_retry_after(value: str, expected: float | None) -> None:
     assert parse_retry_after(value, NOW) == expected
+
+
+# --- empty and missing answers ----------------------------------------------------------------
+
+
+def test_empty_200_fails_with_empty_response(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed").respond_with_data(b"")
+    assert str(fetch_error(httpserver.url_for("/feed"))) == "fetch: fresh-news: empty response"
+
+
+def test_server_that_accepts_and_sends_nothing_says_no_response_within_the_deadline() -> None:
+    async def silent(path: str, writer: asyncio.StreamWriter) -> None:
+        await asyncio.Event().wait()  # holds the connection open, answering nothing
+
+    async def scenario() -> FetchError:
+        async with asyncio.timeout(5), serve(silent) as port:
+            with pytest.raises(FetchError) as info:
+                await fetch(f"http://127.0.0.1:{port}/", FetchLimits(UA, timeout=0.5))
+            return info.value
+
+    assert str(run(scenario())) == "fetch: fresh-news: no response within 0.5s"

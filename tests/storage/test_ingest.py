@@ -55,16 +55,49 @@ def test_times_given_in_another_zone_come_back_in_utc(store: Store) -> None:
     assert stored.published_at.tzinfo == UTC
 
 
-def test_repeats_inside_one_batch_are_stored_once(store: Store) -> None:
+def test_a_repeated_guid_inside_one_batch_is_stored_once(store: Store) -> None:
     src = add_sources(store, "fresh-news")["fresh-news"]
-    batch = [
-        article("a"),
-        article("a"),  # same guid
-        article("a2", url="https://news.example/a"),  # same canonical URL, new guid
-    ]
+    batch = [article("a"), article("a"), article("b")]
     result = store.ingest(src, batch, alert_rules("asean"), NOW)
-    assert [row.guid for row in result.new] == ["guid-a"]
-    assert (result.duplicates, result.deliveries) == (2, 1)
+    assert [row.guid for row in result.new] == ["guid-a", "guid-b"]
+    assert (result.duplicates, result.deliveries) == (1, 2)
+
+
+def test_entries_of_one_source_sharing_a_url_are_distinct_articles(store: Store) -> None:
+    """Items that all link to one landing page are each their own post."""
+    src = add_sources(store, "fresh-news")["fresh-news"]
+    landing = "https://news.example/sponsors"
+    first = store.ingest(src, [article("a", url=landing)], alert_rules("asean"), NOW)
+    batch = [article(key, url=landing) for key in ("a", "b", "c")]
+    second = store.ingest(src, batch, alert_rules("asean"), LATER)
+    edited = article("b", url=landing, title="Story b, edited", content_hash="v2")
+    third = store.ingest(src, [*batch[:1], edited, batch[2]], alert_rules("asean"), LATER)
+
+    assert [row.guid for row in first.new + second.new] == ["guid-a", "guid-b", "guid-c"]
+    assert {row.url for row in first.new + second.new} == {landing}
+    assert (second.duplicates, second.sightings, second.deliveries) == (1, 0, 2)
+    assert (third.new, third.duplicates) == ([], 2)
+    assert [(row.guid, row.title) for row in third.updated] == [("guid-b", "Story b, edited")]
+
+
+def test_a_copy_from_another_source_is_a_sighting_of_the_first_copy_stored(
+    store: Store,
+) -> None:
+    ids = add_sources(store, "fresh-news", "khmer-daily")
+    landing = "https://news.example/sponsors"
+    stored = store.ingest(
+        ids["fresh-news"], [article(key, url=landing) for key in ("a", "b")], no_alerts, NOW
+    ).new
+    copies = [article(key, guid=f"khmer-{key}", url=landing) for key in ("x", "y")]
+    seen = store.ingest(ids["khmer-daily"], copies, no_alerts, LATER)
+    again = store.ingest(ids["khmer-daily"], copies, no_alerts, LATER)
+
+    # The first copy becomes an outlet of fresh-news' first article; khmer-daily's
+    # second entry under that URL is its own post, as on fresh-news.
+    assert (seen.sightings, [row.guid for row in seen.new]) == (1, ["khmer-y"])
+    assert store.article_outlets(stored[0].id) == ("fresh-news", "khmer-daily")
+    assert store.article_outlets(stored[1].id) == ("fresh-news",)
+    assert (again.new, again.sightings, again.duplicates) == ([], 0, 2)
 
 
 def test_same_canonical_url_from_a_second_source_is_a_sighting(store: Store) -> None:

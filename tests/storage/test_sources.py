@@ -134,6 +134,38 @@ def test_claim_sources_ignores_next_poll_at_but_not_leases(store: Store) -> None
     assert names(store.claim_sources(None, NOW)) == ["b"]
 
 
+def test_claim_sources_holds_back_failed_sources_until_their_retry_unless_forced(
+    store: Store,
+) -> None:
+    ids = add_sources(store, "failed", "healthy", "retried")
+    store.claim_sources(None, NOW)
+    later = NOW + timedelta(hours=1)
+    store.record_poll(PollResult(ids["failed"], NOW, later, error="fetch: failed: HTTP 429"))
+    store.record_poll(PollResult(ids["healthy"], NOW, later))  # its schedule, not a hold
+    store.record_poll(PollResult(ids["retried"], NOW, SOON, error="fetch: retried: HTTP 503"))
+    held = store.held_sources(None, NOW)
+    assert [(h.name, h.until, h.error_count, h.last_error) for h in held] == [
+        ("failed", later, 1, "fetch: failed: HTTP 429"),
+        ("retried", SOON, 1, "fetch: retried: HTTP 503"),
+    ]
+    assert store.held_sources(["healthy", "retried"], SOON) == []
+    assert sorted(names(store.claim_sources(None, SOON))) == ["healthy", "retried"]
+    store.release_leases([ids["healthy"], ids["retried"]])
+    forced = store.claim_sources(None, SOON, force=True)
+    assert sorted(names(forced)) == ["failed", "healthy", "retried"]
+
+
+def test_renewed_leases_hold_and_released_ones_stay_free(store: Store) -> None:
+    ids = add_sources(store, "a", "b")
+    store.claim_sources(None, NOW, lease_seconds=4)
+    store.renew_leases([ids["a"]], NOW + timedelta(seconds=60))
+    store.record_poll(PollResult(ids["b"], NOW, SOON))
+    store.renew_leases([ids["b"]], NOW + timedelta(seconds=60))  # too late: b was released
+    assert names(store.claim_sources(None, NOW + timedelta(seconds=30))) == ["b"]
+    store.release_leases([ids["a"], ids["b"]])
+    assert sorted(names(store.claim_sources(None, NOW + timedelta(seconds=30)))) == ["a", "b"]
+
+
 def test_record_poll_success_resets_errors_and_keeps_validators(store: Store) -> None:
     src = add_sources(store, "a")["a"]
     store.claim_due_sources(NOW)
