@@ -27,7 +27,7 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from storage import ArticleIn, DeliveryIn, SourceSpec, Store
+from storage import ArticleIn, Candidate, DeliveryIn, SourceSpec, Store
 from storage.engine import writer
 from storage.models import Article, Delivery
 
@@ -87,7 +87,7 @@ def _one_alert(_: ArticleIn) -> Sequence[DeliveryIn]:
 
 
 def _core(store: Store, source_id: int, batch: Sequence[ArticleIn]) -> None:
-    store.ingest(source_id, batch, _one_alert, NOW)
+    store.ingest(source_id, [Candidate(a, tuple(_one_alert(a))) for a in batch], NOW)
 
 
 def _orm(store: Store, source_id: int, batch: Sequence[ArticleIn]) -> None:

@@ -6,8 +6,9 @@ deadline, at most `max_redirects` redirects and a cap on the decompressed body.
 Every failure leaves as `FetchError("fetch: <subject>: <what>")`; no httpx type
 crosses this module's boundary, so the transport can be swapped here alone.
 
-Redirects are followed by hand and bodies are decompressed here rather than by
-httpx, so neither a redirect body nor a gzip bomb is ever inflated past the cap.
+Redirects are followed by hand and bodies are decompressed by us rather than by
+httpx (`monitor.fetch_response`, pure of httpx, which also holds `Response`),
+so neither a redirect body nor a gzip bomb is ever inflated past the cap.
 
 Every request and redirect hop passes the egress policy (`monitor.egress`) on
 the addresses it resolves to. A source's configured URL (`origin="config"`)
@@ -24,12 +25,9 @@ import http
 import socket
 import ssl
 import time
-import zlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 from typing import Literal
@@ -40,6 +38,7 @@ import httpx
 from monitor.egress import EgressPolicy, Network, home_networks, parse_network
 from monitor.errors import FetchError
 from monitor.fetch_guard import EgressRefused, GuardedBackend
+from monitor.fetch_response import Response, parse_retry_after, read_body, retry_after
 
 __all__ = ["FetchLimits", "Fetcher", "Origin", "Response", "parse_retry_after"]
 
@@ -52,8 +51,6 @@ ACCEPT = (
 )
 # No "br": brotli cannot bound its output per call, and servers must honour this list.
 ACCEPT_ENCODING = "gzip, deflate"
-_ZLIB_CODINGS = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate"}
-_UNDECODABLE = {"br", "zstd", "compress", "x-compress"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,45 +65,6 @@ class FetchLimits:
     per_host_concurrency: int = 2
     max_redirects: int = 5
     allow_networks: tuple[str, ...] = ()  # CIDRs document links may reach despite being private
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """A successful (2xx) or not-modified (304) response, body fully read."""
-
-    url: str
-    final_url: str
-    status: int
-    headers: Mapping[str, str]  # lower-cased names
-    body: bytes
-    elapsed: float
-
-    @property
-    def not_modified(self) -> bool:
-        return self.status == 304
-
-    @property
-    def etag(self) -> str | None:
-        return self.headers.get("etag")
-
-    @property
-    def last_modified(self) -> str | None:
-        return self.headers.get("last-modified")
-
-
-def parse_retry_after(value: str, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After value (delay-seconds or HTTP-date); None if invalid."""
-    value = value.strip()
-    if value.isascii() and value.isdigit():
-        return float(int(value))
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    # HTTP dates are always GMT; the asctime form parses as naive.
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    now = now if now.tzinfo else now.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 class Fetcher:
@@ -255,13 +213,13 @@ class Fetcher:
         if status == 304:
             body = b""
         elif 200 <= status < 300:
-            body = await _read_body(response, headers, subject, self._limits.max_bytes)
+            body = await read_body(response.aiter_raw(), headers, subject, self._limits.max_bytes)
             if not body and status == 200:
                 raise FetchError(f"fetch: {subject}: empty response")
         else:
             raise FetchError(
                 f"fetch: {subject}: HTTP {status} {_reason(response)}".rstrip(),
-                retry_after=_retry_after(headers),
+                retry_after=retry_after(headers),
             )
         return Response(
             url=url,
@@ -325,72 +283,6 @@ class _HostSlot:
     users: int = 0
 
 
-class _Inflater:
-    """A gzip/deflate decoder whose output per call never exceeds what the caller allows."""
-
-    def __init__(self, coding: str) -> None:
-        self._head = b""
-        self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16) if coding == "gzip" else None
-
-    def feed(self, data: bytes, max_length: int) -> bytes:
-        if self._zlib is None:
-            # RFC 9110 deflate is zlib-wrapped, yet some servers send raw deflate.
-            self._head += data
-            if len(self._head) < 2:
-                return b""
-            data, self._head = self._head, b""
-            wrapped = data[0] & 0x0F == 8 and int.from_bytes(data[:2], "big") % 31 == 0
-            self._zlib = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
-        return self._zlib.decompress(data, max_length)
-
-    def flush(self) -> bytes:
-        return self._zlib.flush() if self._zlib is not None else b""
-
-
-async def _read_body(
-    response: httpx.Response, headers: Mapping[str, str], subject: str, max_bytes: int
-) -> bytes:
-    too_large = f"fetch: {subject}: response larger than {max_bytes} bytes"
-    coding = _content_coding(headers.get("content-encoding", ""))
-    if coding is not None and coding not in ("gzip", "deflate"):
-        raise FetchError(f"fetch: {subject}: unsupported Content-Encoding {coding!r}")
-    inflater = _Inflater(coding) if coding else None
-    if inflater is None and _content_length(headers) > max_bytes:
-        raise FetchError(too_large)
-    parts: list[bytes] = []
-    size = 0
-    try:
-        async for raw in response.aiter_raw():
-            # Asking for one byte past the cap is how an over-size body shows itself.
-            part = inflater.feed(raw, max_bytes - size + 1) if inflater else raw
-            size += len(part)
-            if size > max_bytes:
-                raise FetchError(too_large)
-            parts.append(part)
-        if inflater is not None:
-            parts.append(inflater.flush())
-            if size + len(parts[-1]) > max_bytes:
-                raise FetchError(too_large)
-    except zlib.error as exc:
-        raise FetchError(f"fetch: {subject}: cannot decompress {coding} body: {exc}") from exc
-    return b"".join(parts)
-
-
-def _content_coding(value: str) -> str | None:
-    """The one coding to undo: 'gzip', 'deflate', an undecodable name, or None for identity."""
-    codings = [c.strip().lower() for c in value.split(",")]
-    # Unknown tokens ("utf-8", "none", ...) are server misconfiguration; the body is as sent.
-    known = [_ZLIB_CODINGS.get(c, c) for c in codings if c in _ZLIB_CODINGS or c in _UNDECODABLE]
-    if len(known) > 1:
-        return ", ".join(known)  # stacked codings: reported as unsupported
-    return known[0] if known else None
-
-
-def _content_length(headers: Mapping[str, str]) -> int:
-    value = headers.get("content-length", "")
-    return int(value) if value.isascii() and value.isdigit() else 0
-
-
 def _url_problem(url: httpx.URL) -> str | None:
     if url.scheme not in ("http", "https"):
         return "use http:// or https://"
@@ -404,18 +296,6 @@ def _reason(response: httpx.Response) -> str:
         return http.HTTPStatus(response.status_code).phrase
     except ValueError:
         return response.reason_phrase
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    # Relative to the server's clock when it tells us, so clock skew cancels out.
-    try:
-        now = parsedate_to_datetime(headers.get("date", ""))
-    except (TypeError, ValueError, IndexError):
-        now = datetime.now(UTC)
-    return parse_retry_after(value, now)
 
 
 def _describe(exc: httpx.HTTPError, deadline: float, connect: float) -> str:

@@ -6,6 +6,9 @@ Apprise could not load. Secrets of loaded channels are registered with a filter
 on the `apprise` logger, so even a plugin's own warning cannot print them, and
 `quiet_apprise_logging` keeps the `apprise` and `urllib3` loggers above DEBUG,
 where they print bot tokens, request URLs and whole configs.
+
+What a secret is and how it is masked (`MASK`, `MIN_SECRET_LENGTH`, `scrub`) is
+decided here once; `monitor.logs` masks the config's secrets with the same rule.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 __all__ = [
+    "MASK",
+    "MIN_SECRET_LENGTH",
+    "maskable",
     "plain_privacy_url",
     "quiet_apprise_logging",
     "redact_url",
@@ -28,13 +34,25 @@ __all__ = [
     "silence_apprise",
 ]
 
+# The one mask and the one minimum for every secret newsmon prints, here and in
+# `monitor.logs`: "****" is what Apprise's own privacy form shows for a password, so
+# a channel URL, a log line and a CLI row all look alike.
 MASK = "****"
+# Shorter values are not secrets: masking every "en" or "443" would garble all output.
+MIN_SECRET_LENGTH = 4
 _NOISY_LOGGERS = ("apprise", "urllib3")
 _HOST_RE = re.compile(
     r"^(localhost|[0-9.]+|\[[0-9a-f:.]+\]|([a-z0-9-]+\.)+[a-z]{2,})(:\d+)?$", re.I
 )
 _PLAIN_QUERY_KEYS = {"to", "from", "cc", "bcc", "mode", "format", "overflow", "name", "smtp"}
-_MIN_SECRET = 3  # shorter "secrets" would garble every message they are scrubbed from
+
+
+def maskable(values: Iterable[str]) -> tuple[str, ...]:
+    """The values long enough to be secrets, longest first.
+
+    Longest first: a secret that contains a shorter one is masked whole.
+    """
+    return tuple(sorted({v for v in values if len(v) >= MIN_SECRET_LENGTH}, key=len, reverse=True))
 
 
 def _outer(text: str) -> str:
@@ -105,14 +123,13 @@ def secrets_of(plugin: Any, url: str) -> tuple[str, ...]:
         if (password := urlsplit(url).password) is not None:
             found.add(password)
     variants = {v for s in found for v in (s, unquote(s), quote(s, safe=""))}
-    return tuple(sorted((v for v in variants if len(v) >= _MIN_SECRET), key=len, reverse=True))
+    return maskable(variants)
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every secret replaced by `****`."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, MASK)
+    """`text` with every secret (`maskable`) replaced by `MASK`."""
+    for secret in maskable(secrets):
+        text = text.replace(secret, MASK)
     return text
 
 
@@ -156,8 +173,7 @@ def quiet_apprise_logging() -> None:
 
 def register_secrets(secrets: Iterable[str]) -> None:
     """Scrub these values from every apprise log record from now on."""
-    merged = set(_FILTER.secrets).union(secrets)
-    _FILTER.secrets = tuple(sorted(merged, key=len, reverse=True))
+    _FILTER.secrets = maskable({*_FILTER.secrets, *secrets})
 
 
 @contextlib.contextmanager

@@ -1,7 +1,7 @@
 """Persistence for newsmon: tables, engine, migrations and the store API.
 
     store = Store.open("sqlite:///newsmon.db")   # or postgresql+psycopg://...
-    result = store.ingest(source_id, articles, deliveries_for, now)
+    result = store.ingest(source_id, candidates, now)   # Candidate(article, deliveries)
 
 Everything crossing this boundary is a value type from `storage.types`; every
 database failure is a `StorageError`.
@@ -14,8 +14,8 @@ from storage.store import Store
 from storage.types import (
     ArticleIn,
     ArticleRow,
+    Candidate,
     ClaimedDelivery,
-    DeliveriesFor,
     DeliveryIn,
     DeliveryRow,
     DueSource,
@@ -28,8 +28,8 @@ from storage.types import (
 __all__ = [
     "ArticleIn",
     "ArticleRow",
+    "Candidate",
     "ClaimedDelivery",
-    "DeliveriesFor",
     "DeliveryIn",
     "DeliveryRow",
     "DueSource",

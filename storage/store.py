@@ -24,14 +24,14 @@ from storage import store_maintenance as maintenance
 from storage import store_sources as sources
 from storage.engine import make_engine, normalise_url, safe_url, translate_errors, writer
 from storage.errors import StorageError
-from storage.store_ingest import ingest
+from storage.store_ingest import ingest, unchanged_guids
 from storage.store_search import search
 from storage.types import (
     ArticleIn,
     ArticleRow,
     BackfillState,
+    Candidate,
     ClaimedDelivery,
-    DeliveriesFor,
     DeliveryIn,
     DeliveryRow,
     DueSource,
@@ -55,6 +55,7 @@ class Store:
             self._url = normalise_url(url)
             self.engine = make_engine(url, read_only=read_only)
         self._writer = writer(self.engine)
+        self.read_only = read_only  # opened by `open_for_reading` on a read-only database
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -169,18 +170,19 @@ class Store:
     # articles
 
     def ingest(
-        self,
-        source_id: int,
-        articles: Sequence[ArticleIn],
-        deliveries_for: DeliveriesFor,
-        now: datetime,
+        self, source_id: int, candidates: Sequence[Candidate], now: datetime
     ) -> IngestResult:
-        """Insert what is new, update what changed, queue deliveries: one transaction.
+        """Insert what is new, update what changed, queue their deliveries: one transaction.
 
-        An exception from `deliveries_for` propagates unchanged and nothing is stored.
+        Only the deliveries of articles inserted or updated here are queued.
         """
         with self._write("ingest") as conn:
-            return ingest(conn, source_id, articles, deliveries_for, now)
+            return ingest(conn, source_id, candidates, now)
+
+    def unchanged_guids(self, source_id: int, articles: Sequence[ArticleIn]) -> set[str]:
+        """Guids of `articles` that `ingest` would count as duplicates (stored, same content)."""
+        with self._read("unchanged articles") as conn:
+            return unchanged_guids(conn, source_id, articles)
 
     def index_bodies(self, limit: int = 500) -> int:
         """Add the bodies of up to `limit` articles to the full-text index; how many."""

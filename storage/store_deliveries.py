@@ -19,7 +19,7 @@ from storage.errors import StorageError
 from storage.models import ARTICLE, DELIVERY, DELIVERY_STATUSES
 from storage.sql import AnyRow, chunks, insert_or_ignore
 from storage.store_articles import article_outlets, article_rows
-from storage.types import ClaimedDelivery, DeliveryIn, DeliveryRow
+from storage.types import ArticleRow, ClaimedDelivery, DeliveryIn, DeliveryRow
 
 __all__ = [
     "claim_deliveries",
@@ -129,22 +129,26 @@ def claim_deliveries(
     order = {delivery_id: index for index, delivery_id in enumerate(ids)}
     claimed.sort(key=lambda row: order[row.id])
     return [
-        ClaimedDelivery(
-            id=row.id,
-            rule=row.rule,
-            channel=row.channel,
-            mode=row.mode,
-            attempts=row.attempts,
-            created_at=row.created_at,
-            first_attempt_at=row.first_attempt_at,
-            terms=tuple(json.loads(row.terms)),
-            snippet=row.snippet,
-            spans=tuple((int(start), int(end)) for start, end in json.loads(row.spans)),
-            article=articles[row.article_id],
-            outlets=outlets.get(row.article_id, ()),
-        )
-        for row in claimed
+        _claimed(row, articles[row.article_id], outlets.get(row.article_id, ())) for row in claimed
     ]
+
+
+def _claimed(row: AnyRow, article: ArticleRow, outlets: tuple[str, ...]) -> ClaimedDelivery:
+    """A leased delivery row as the sender sees it, with its article and outlets."""
+    return ClaimedDelivery(
+        id=row.id,
+        rule=row.rule,
+        channel=row.channel,
+        mode=row.mode,
+        attempts=row.attempts,
+        created_at=row.created_at,
+        first_attempt_at=row.first_attempt_at,
+        terms=tuple(json.loads(row.terms)),
+        snippet=row.snippet,
+        spans=tuple((int(start), int(end)) for start, end in json.loads(row.spans)),
+        article=article,
+        outlets=outlets,
+    )
 
 
 def _update(

@@ -1,10 +1,13 @@
 """Ingest: insert-if-new for one source's batch, with the deliveries it causes.
 
-Runs inside one write transaction (`Store.ingest`). Identity, in order:
+Runs inside one write transaction (`Store.ingest`). The caller matched each
+article beforehand (`Candidate.deliveries`); ingest decides which of them are
+stored and queues only their deliveries. Identity, in order:
 1. (source, guid): stored by this source → unchanged is a duplicate; a changed
-   content hash updates the row in place and re-runs the rules, and only
-   (cluster, rule, channel) pairs not queued before get a delivery; recorded as
-   this source's sighting → a duplicate (the first copy keeps its fields);
+   content hash updates the row in place with the deliveries of the new
+   content, and only (cluster, rule, channel) pairs not queued before get a
+   delivery; recorded as this source's sighting → a duplicate (the first copy
+   keeps its fields);
 2. a guid this source has not given before is always its own entry, so the
    canonical URL only merges across sources: a URL first stored by another
    source, not yet sighted by this one → a sighting of that article (an outlet);
@@ -21,10 +24,10 @@ sighting.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -34,9 +37,9 @@ from storage.models import ARTICLE, SIGHTING, SOURCE, UTCDateTime
 from storage.sql import chunks, insert_or_ignore, utc
 from storage.store_articles import article_rows
 from storage.store_deliveries import delivery_values, insert_deliveries
-from storage.types import ArticleIn, ArticleRow, DeliveriesFor, IngestResult
+from storage.types import ArticleIn, ArticleRow, Candidate, DeliveryIn, IngestResult
 
-__all__ = ["ingest"]
+__all__ = ["ingest", "unchanged_guids"]
 
 
 @dataclass(slots=True)
@@ -57,12 +60,12 @@ class _UrlHit:
     ours: bool
 
 
-def _unique(articles: Sequence[ArticleIn]) -> tuple[list[ArticleIn], int]:
-    """The batch without repeated guids, and how many repeats there were."""
-    first: dict[str, ArticleIn] = {}
-    for article in articles:
-        first.setdefault(article.guid, article)
-    return list(first.values()), len(articles) - len(first)
+def _unique(candidates: Sequence[Candidate]) -> tuple[dict[str, Candidate], int]:
+    """The batch by guid without repeats (the first wins), and how many repeats there were."""
+    first: dict[str, Candidate] = {}
+    for candidate in candidates:
+        first.setdefault(candidate.article.guid, candidate)
+    return first, len(candidates) - len(first)
 
 
 def _url_key(source_id: int, article: ArticleIn) -> str:
@@ -117,15 +120,33 @@ def _by_url(conn: Connection, source_id: int, urls: Sequence[str]) -> dict[str, 
     return {url: _UrlHit(article_id, url in ours) for url, article_id in first.items()}
 
 
+def _verdict(
+    article: ArticleIn, hit: tuple[int, int, str] | None, sighted: set[str]
+) -> Literal["unknown", "changed", "duplicate"]:
+    """What this source's stored rows (`_by_guid`) make of an article."""
+    if hit is None and article.guid not in sighted:
+        return "unknown"
+    if hit is not None and hit[2] != article.content_hash:
+        return "changed"
+    return "duplicate"
+
+
+def unchanged_guids(conn: Connection, source_id: int, articles: Sequence[ArticleIn]) -> set[str]:
+    """The guids of `articles` an ingest would count as duplicates of this source's rows."""
+    stored, sighted = _by_guid(conn, source_id, [a.guid for a in articles])
+    return {a.guid for a in articles if _verdict(a, stored.get(a.guid), sighted) == "duplicate"}
+
+
 def _classify(conn: Connection, source_id: int, batch: Sequence[ArticleIn]) -> _Plan:
     plan = _Plan()
     stored, sighted = _by_guid(conn, source_id, [a.guid for a in batch])
     unknown: list[ArticleIn] = []
     for article in batch:
         hit = stored.get(article.guid)
-        if hit is None and article.guid not in sighted:
+        verdict = _verdict(article, hit, sighted)
+        if verdict == "unknown":
             unknown.append(article)
-        elif hit is not None and hit[2] != article.content_hash:
+        elif verdict == "changed" and hit is not None:
             plan.changed.append((hit[0], hit[1], article))
         else:
             plan.duplicates += 1
@@ -241,11 +262,11 @@ class _Writer:
         conn: Connection,
         source_id: int,
         source: str,
-        deliveries_for: DeliveriesFor,
+        deliveries: Mapping[str, Sequence[DeliveryIn]],
         now: datetime,
     ) -> None:
         self.conn, self.source_id, self.source = conn, source_id, source
-        self.deliveries_for, self.now = deliveries_for, now
+        self.deliveries_of, self.now = deliveries, now  # guid -> what its article causes
         self.result = IngestResult()
         self.deliveries: list[dict[str, Any]] = []
         self.updated_ids: list[int] = []
@@ -253,7 +274,7 @@ class _Writer:
     def _queue(self, article_id: int, cluster_id: int, article: ArticleIn) -> None:
         self.deliveries += [
             delivery_values(article_id, cluster_id, delivery, self.now)
-            for delivery in self.deliveries_for(article)
+            for delivery in self.deliveries_of.get(article.guid, ())
         ]
 
     def apply(self, plan: _Plan) -> list[ArticleIn]:
@@ -297,18 +318,17 @@ class _Writer:
 
 
 def ingest(
-    conn: Connection,
-    source_id: int,
-    articles: Sequence[ArticleIn],
-    deliveries_for: DeliveriesFor,
-    now: datetime,
+    conn: Connection, source_id: int, candidates: Sequence[Candidate], now: datetime
 ) -> IngestResult:
-    """Store what is new in `articles` and queue the deliveries it causes."""
+    """Store what is new among `candidates` and queue the deliveries of what was stored."""
     source = conn.scalar(sa.select(SOURCE.c.name).where(SOURCE.c.id == source_id))
     if source is None:
         raise StorageError(f"storage: ingest: no source with id {source_id}")
-    writer = _Writer(conn, source_id, source, deliveries_for, utc(now))
-    pending, writer.result.duplicates = _unique(articles)
+    by_guid, repeats = _unique(candidates)
+    deliveries = {guid: c.deliveries for guid, c in by_guid.items()}
+    writer = _Writer(conn, source_id, source, deliveries, utc(now))
+    writer.result.duplicates = repeats
+    pending = [c.article for c in by_guid.values()]
     # A second round only re-reads rows that a concurrent writer committed meanwhile.
     for _ in range(2):
         if pending:

@@ -6,7 +6,6 @@ calling the store, and reads them back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,8 +13,8 @@ __all__ = [
     "ArticleIn",
     "ArticleRow",
     "BackfillState",
+    "Candidate",
     "ClaimedDelivery",
-    "DeliveriesFor",
     "DeliveryIn",
     "DeliveryRow",
     "DueSource",
@@ -132,9 +131,16 @@ class ArticleRow:
     cluster_id: int
 
 
-# Called inside the ingest transaction for each new or changed article; returns
-# the deliveries to queue with it. Must be pure and fast (it holds the write lock).
-DeliveriesFor = Callable[[ArticleIn], Sequence[DeliveryIn]]
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An article offered to `Store.ingest`, with the deliveries it causes if stored.
+
+    The caller matches before the transaction; ingest queues `deliveries` only
+    when it inserts the article or updates it in place (changed content).
+    """
+
+    article: ArticleIn
+    deliveries: tuple[DeliveryIn, ...] = ()
 
 
 @dataclass(slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -22,8 +22,7 @@ from monitor.config.load import (
 )
 from monitor.config.units import parse_duration
 from monitor.errors import UsageError
-from monitor.logs import setup_logging
-from monitor.redact import active_secrets, redact, set_secrets
+from monitor.logs import Secrets, setup_logging
 from notifiers import Channels
 from storage import Store
 
@@ -46,13 +45,15 @@ class Globals:
     database_arg: str | None
     verbosity: int
     json_logs: bool = False  # NEWSMON_LOG_FORMAT=json: console alerts become JSON lines too
+    # The one mask for logs, output and error messages; `config` fills it.
+    secrets: Secrets = field(default_factory=Secrets)
 
     def config_path(self) -> Path:
         return resolve_config_path(self.config_arg, os.environ)
 
     def config(self) -> Config:
         config = apply_env_overrides(load_config(self.config_path(), os.environ), os.environ)
-        set_secrets(config.secrets)  # logs and output mask them from here on (also on reload)
+        self.secrets.use(config.secrets)  # logs and output mask them from here on (also on reload)
         return config
 
     def database_url(self, config: Config | None = None) -> str:
@@ -78,8 +79,8 @@ class Globals:
         )
 
 
-def fail(message: str, code: int) -> NoReturn:
-    typer.echo(redact(f"newsmon: {message}", active_secrets()), err=True)
+def fail(message: str, code: int, secrets: Secrets) -> NoReturn:
+    typer.echo(secrets.mask(f"newsmon: {message}"), err=True)
     raise typer.Exit(code)
 
 
@@ -112,8 +113,10 @@ def main_options(
 ) -> None:
     verbosity = 1 if verbose else -1 if quiet else 0
     json_logs = os.environ.get("NEWSMON_LOG_FORMAT", "").lower() == "json"
-    ctx.obj = Globals(config, database, verbosity, json_logs)
-    setup_logging(verbosity, json_format=json_logs)
+    # `main` passes the Secrets it masks its own error lines with; a bare `app()` has none.
+    secrets = ctx.obj if isinstance(ctx.obj, Secrets) else Secrets()
+    ctx.obj = Globals(config, database, verbosity, json_logs, secrets)
+    setup_logging(verbosity, json_format=json_logs, secrets=secrets)
 
 
 def globals_of(ctx: typer.Context) -> Globals:

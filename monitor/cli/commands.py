@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -30,7 +31,7 @@ from monitor.cli.output import (
 )
 from monitor.config.load import Config
 from monitor.daemon.scheduler import run_daemon
-from monitor.daemon.service import Daemon, fetch_limits
+from monitor.daemon.service import Daemon, fetch_limits, source_specs
 from monitor.fetch import Fetcher
 from monitor.logs import log_to
 from monitor.pipeline.poll import compile_config_rules
@@ -151,7 +152,7 @@ def check(
             "channels": {name: channels.privacy_url(name) for name in channels.names()},
         }
         if fmt is Format.json:
-            print_json(summary)
+            print_json(summary, secrets=g.secrets)
         else:
             typer.echo(
                 f"{g.config_path()}: OK ({len(config.sources)} sources, "
@@ -161,7 +162,7 @@ def check(
                 typer.echo(f"  channel {name}: {channels.privacy_url(name)}")
         return
     rows = asyncio.run(_check_fetch(config))
-    print_rows(rows, fmt, CHECK_COLUMNS, csv_columns=CHECK_COLUMNS)
+    print_rows(rows, fmt, CHECK_COLUMNS, secrets=g.secrets, csv_columns=CHECK_COLUMNS)
     if any(r["status"] == "error" for r in rows):
         raise typer.Exit(1)
 
@@ -191,11 +192,11 @@ def export(
     try:
         rows = (article_json(r, body=True) for r in store.iter_articles(parse_since(since)))
         if fmt is ExportFormat.jsonl:
-            print_jsonl(rows)
+            print_jsonl(rows, secrets=g.secrets)
         elif fmt is ExportFormat.csv:
-            print_csv(rows, EXPORT_COLUMNS)
+            print_csv(rows, EXPORT_COLUMNS, secrets=g.secrets)
         else:
-            print_json(list(rows))
+            print_json(list(rows), secrets=g.secrets)
     finally:
         store.close()
 
@@ -214,19 +215,26 @@ def sources(
     """Each source: last poll, status, items, errors, next poll."""
     if ctx.invoked_subcommand is not None:
         return
-    from datetime import UTC, datetime
-
     g = globals_of(ctx)
     config = g.config()
-    store = g.store(config)
+    store = g.reader(config)
     try:
-        from monitor.daemon.service import source_specs
-
-        store.sync_sources(source_specs(config), datetime.now(UTC))
-        rows = [source_json(s) for s in store.source_statuses(datetime.now(UTC))]
+        if store.read_only:
+            # Nothing can be written: list the sources as last stored, this config's only.
+            names = {s.name for s in config.sources}
+            statuses = [s for s in store.source_statuses(now()) if s.name in names]
+            log.warning("database is read-only: sources are shown as last stored")
+        else:
+            store.sync_sources(source_specs(config), now())
+            statuses = store.source_statuses(now())
+        rows = [source_json(s) for s in statuses]
     finally:
         store.close()
-    print_rows(rows, fmt, SOURCE_COLUMNS)
+    print_rows(rows, fmt, SOURCE_COLUMNS, secrets=g.secrets)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
 
 
 # --- alerts ------------------------------------------------------------------
@@ -254,7 +262,7 @@ def alerts(
         rows = [delivery_json(d) for d in store.list_deliveries(status)]
     finally:
         store.close()
-    print_rows(rows, fmt, ALERT_COLUMNS)
+    print_rows(rows, fmt, ALERT_COLUMNS, secrets=g.secrets)
 
 
 @alerts_app.command("retry")
@@ -297,7 +305,7 @@ def notify_test(
         )
     result = asyncio.run(channels.send_test(channel))
     if not result.ok:
-        fail(f"notify-test: {channel}: {result.error}", 1)
+        fail(f"notify-test: {channel}: {result.error}", 1, g.secrets)
     typer.echo(f"sent a test message to {channel} ({channels.privacy_url(channel)})")
 
 

@@ -12,7 +12,7 @@ import typer
 from monitor.cli import backfill, commands, db, digest, search, sources
 from monitor.cli.app import app
 from monitor.errors import ConfigError, MonitorError, UsageError
-from monitor.redact import active_secrets, redact
+from monitor.logs import Secrets
 from notifiers import NotifyError
 from storage import StorageError
 
@@ -24,13 +24,14 @@ COMMAND_MODULES = (backfill, commands, db, digest, search, sources)
 
 def main() -> None:
     """Run the CLI; our own errors become one `newsmon: ...` line and an exit code."""
+    secrets = Secrets()  # the app fills it when a command loads the config
     try:
         # Standalone mode: click reports usage errors itself (exit 2) and ends
         # with SystemExit; our own errors propagate to here.
-        app()
+        app(obj=secrets)
     except (ConfigError, UsageError) as exc:
-        typer.echo(redact(f"newsmon: {exc}", active_secrets()), err=True)
+        typer.echo(secrets.mask(f"newsmon: {exc}"), err=True)
         sys.exit(2)
     except (MonitorError, StorageError, NotifyError) as exc:
-        typer.echo(redact(f"newsmon: {exc}", active_secrets()), err=True)
+        typer.echo(secrets.mask(f"newsmon: {exc}"), err=True)
         sys.exit(1)

@@ -1,7 +1,7 @@
 """CLI output: JSON objects of the contract (DESIGN §9), tables, CSV, JSON lines.
 
-Every printer masks the secrets installed by the CLI (`monitor.redact`): a source
-URL with ``${FEED_KEY}`` in it is stored and fetched as is, but printed as ``***``.
+Every printer masks the `Secrets` it is handed (`monitor.logs`): a source URL with
+``${FEED_KEY}`` in it is stored and fetched as is, but printed as ``****``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from monitor.clock import iso
-from monitor.redact import redact_value
+from monitor.logs import Secrets
 from storage.types import ArticleRow, DeliveryRow, SourceStatus
 
 __all__ = [
@@ -91,23 +91,25 @@ def delivery_json(row: DeliveryRow) -> Row:
     }
 
 
-def print_json(doc: object, out: TextIO | None = None) -> None:
+def print_json(doc: object, *, secrets: Secrets, out: TextIO | None = None) -> None:
     """One JSON document and nothing else."""
     stream = out or sys.stdout
-    json.dump(redact_value(doc), stream, ensure_ascii=False, indent=2)
+    json.dump(secrets.mask_value(doc), stream, ensure_ascii=False, indent=2)
     stream.write("\n")
 
 
-def print_jsonl(rows: Iterable[Row], out: TextIO | None = None) -> None:
+def print_jsonl(rows: Iterable[Row], *, secrets: Secrets, out: TextIO | None = None) -> None:
     stream = out or sys.stdout
     for row in rows:
-        stream.write(json.dumps(redact_value(row), ensure_ascii=False) + "\n")
+        stream.write(json.dumps(secrets.mask_value(row), ensure_ascii=False) + "\n")
 
 
-def print_csv(rows: Iterable[Row], columns: Sequence[str], out: TextIO | None = None) -> None:
+def print_csv(
+    rows: Iterable[Row], columns: Sequence[str], *, secrets: Secrets, out: TextIO | None = None
+) -> None:
     writer = csv.DictWriter(out or sys.stdout, fieldnames=list(columns), extrasaction="ignore")
     writer.writeheader()
-    for row in map(redact_value, rows):
+    for row in map(secrets.mask_value, rows):
         writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in columns})
 
 
@@ -115,6 +117,7 @@ def print_table(
     rows: Sequence[Row],
     columns: Sequence[str],
     *,
+    secrets: Secrets,
     title: str | None = None,
     out: TextIO | None = None,
 ) -> None:
@@ -128,7 +131,7 @@ def print_table(
     table = Table(title=Text(title) if title else None, show_lines=False)
     for column in columns:
         table.add_column(column, overflow="fold")
-    for row in map(redact_value, rows):
+    for row in map(secrets.mask_value, rows):
         # Text cells, not markup: "[/]" or "[link=...]" in a news title stays text.
         table.add_row(*(Text("" if row.get(c) is None else str(row.get(c))) for c in columns))
     console.print(table)
@@ -139,13 +142,14 @@ def print_rows(
     fmt: str,
     columns: Sequence[str],
     *,
+    secrets: Secrets,
     csv_columns: Sequence[str] | None = None,
     title: str | None = None,
 ) -> None:
     """Rows as `--format` asks: one JSON array, CSV (every field), or a table of `columns`."""
     if fmt == "json":
-        print_json(list(rows))
+        print_json(list(rows), secrets=secrets)
     elif fmt == "csv":
-        print_csv(rows, csv_columns or (list(rows[0]) if rows else columns))
+        print_csv(rows, csv_columns or (list(rows[0]) if rows else columns), secrets=secrets)
     else:
-        print_table(rows, columns, title=title)
+        print_table(rows, columns, secrets=secrets, title=title)

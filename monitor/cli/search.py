@@ -17,6 +17,7 @@ from monitor.match.query import QuerySyntaxError, parse_query
 from monitor.match.rules import Match, Matcher
 from monitor.pipeline.archive import rematch as rematch_rows
 from monitor.pipeline.archive import search as search_store
+from monitor.pipeline.articles import delivery_rows
 from monitor.pipeline.poll import Rules, compile_config_rules
 from notifiers import Channels
 from notifiers.markup import mark_spans
@@ -55,7 +56,12 @@ def search(
         store.close()
     docs = [article_json(row, snippet=marked(match)) for row, match in found]
     print_rows(
-        docs, fmt, SEARCH_COLUMNS, csv_columns=SEARCH_COLUMNS, title=f"{len(docs)} result(s)"
+        docs,
+        fmt,
+        SEARCH_COLUMNS,
+        secrets=g.secrets,
+        csv_columns=SEARCH_COLUMNS,
+        title=f"{len(docs)} result(s)",
     )
 
 
@@ -88,13 +94,13 @@ def rematch(
         store.close()
     rows = [_rematch_json(row, match) for row, match in found]
     if fmt is Format.json:
-        print_json(rows)
+        print_json(rows, secrets=g.secrets)
     else:
         shown = [{**r, "terms": ", ".join(r["terms"])} for r in rows]
         if fmt is Format.csv:
-            print_csv(shown, REMATCH_COLUMNS)
+            print_csv(shown, REMATCH_COLUMNS, secrets=g.secrets)
         else:
-            print_table(shown, REMATCH_COLUMNS)
+            print_table(shown, REMATCH_COLUMNS, secrets=g.secrets)
     typer.echo(summary, err=True)
 
 
@@ -135,11 +141,7 @@ def _alert(
     now = datetime.now(UTC)
     by_article: dict[int, list[DeliveryIn]] = {}
     for row, match in found:
-        route = rules.routes[match.rule]
-        by_article.setdefault(row.id, []).extend(
-            DeliveryIn(match.rule, channel, route.mode, match.terms, match.snippet, match.spans)
-            for channel in route.channels
-        )
+        by_article.setdefault(row.id, []).extend(delivery_rows(match, rules.routes[match.rule]))
     queued = sum(store.queue_deliveries(aid, items, now) for aid, items in by_article.items())
     wanted = sum(len(items) for items in by_article.values())
     deliverer = Deliverer(store, channels, lease_seconds=config.settings.delivery_lease)

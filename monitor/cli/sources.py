@@ -25,7 +25,7 @@ from monitor.cli.app import globals_of
 from monitor.cli.commands import sources_app
 from monitor.config.opml import ExportSource, NewSource, parse_opml, plan_import, render_opml
 from monitor.errors import ConfigError, MonitorError, ParseError
-from monitor.redact import redact
+from monitor.logs import redact
 
 __all__ = ["append_sources", "sources_export", "sources_import"]
 
@@ -71,7 +71,7 @@ def sources_import(
 def sources_export(ctx: typer.Context) -> None:
     """Print the configured feeds as OPML 2.0 (for another feed reader).
 
-    URLs are printed with their ${VAR} secrets masked (***): the file may be shared.
+    URLs are printed with their ${VAR} secrets masked (****): the file may be shared.
     """
     config = globals_of(ctx).config()
     sources = [

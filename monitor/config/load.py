@@ -6,7 +6,7 @@ and raises ``ConfigError`` listing every problem as ``file:line: key.path:
 message``, in file order. Validation runs in stages (YAML, top level, variables,
 fields, cross references); the first stage with problems reports all of its own.
 Every value substituted from the environment is kept in ``Config.secrets`` (see
-`monitor.redact`). ``resolve_config_path`` and ``resolve_database_url`` apply the order
+`monitor.logs`). ``resolve_config_path`` and ``resolve_database_url`` apply the order
 command line > environment > file > default.
 """
 
@@ -43,8 +43,8 @@ from monitor.config.yaml import (
     translate_validation_error,
 )
 from monitor.errors import ConfigError
+from monitor.logs import maskable
 from monitor.match.query import keyword_problem, query_problem
-from monitor.redact import secrets_of
 
 __all__ = [
     "CONSOLE_CHANNEL",
@@ -120,7 +120,7 @@ def _validate(root: Any, env: Mapping[str, str], path: Path) -> Config | list[Pr
     sections = {key: value for key, value in data.items() if value is not None}
     try:
         config = Config.model_validate(
-            {**sections, "path": path, "secrets": secrets_of(substituted)}
+            {**sections, "path": path, "secrets": frozenset(maskable(substituted))}
         )
     except ValidationError as exc:
         return translate_validation_error(exc, root, _allowed_keys)

@@ -2,6 +2,7 @@
 
 `service.Daemon` does the work (poll due sources, deliver, prune) whatever
 schedules it; `scheduler` runs it under APScheduler with a graceful stop;
+`tasks` holds what runs beside the jobs (delivery loop, stop drain, retention);
 `ops_http` serves /healthz and /metrics. May import everything but the CLI.
 """
 

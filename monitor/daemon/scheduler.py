@@ -7,7 +7,6 @@ database; the scheduler only decides when to look at it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Mapping
@@ -19,8 +18,8 @@ from apscheduler.triggers.cron import CronTrigger
 
 from monitor.config.cron import parse_crontab
 from monitor.config.load import Config
-from monitor.daemon.ops_http import OpsServer
 from monitor.daemon.service import Daemon
+from monitor.daemon.tasks import delivery_loop, drain_polls, ops_server, prune
 from monitor.delivery.digest import send_digests
 from monitor.delivery.outbox import SendOutcome
 from monitor.errors import MonitorError
@@ -61,7 +60,7 @@ async def run_daemon(
     """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    server = _ops_server(daemon, dispatch_seconds) if http else None
+    server = ops_server(daemon, dispatch_seconds) if http else None
     if server is not None:
         await server.start()  # a taken port fails the start, before any work
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -69,6 +68,33 @@ async def run_daemon(
 
     await daemon.sync_sources()
     daemon.refilling = True
+    scheduler = _scheduler(daemon, dispatch_seconds)
+    reloads = _Reloads(daemon, reload, scheduler) if reload is not None else None
+    if reloads is not None:
+        loop.add_signal_handler(signal.SIGHUP, reloads.start)
+    scheduler.start()
+    drained = asyncio.Event()
+    delivery = asyncio.create_task(delivery_loop(daemon, drained, dispatch_seconds))
+    log.info(
+        "daemon started: %d sources, %d rules", len(daemon.config.sources), len(daemon.config.rules)
+    )
+    try:
+        await stop.wait()
+    finally:
+        await _stop(daemon, scheduler, reloads, drain_seconds)
+        drained.set()
+        daemon.wake.set()
+        await delivery  # its last pass sends what the drained polls queued
+        scheduler.shutdown(wait=False)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        if server is not None:
+            await server.stop()
+        log.info("stopped")
+
+
+def _scheduler(daemon: Daemon, dispatch_seconds: float) -> AsyncIOScheduler:
+    """The scheduler with the daemon's jobs: dispatch polls, digests, retention."""
     scheduler = AsyncIOScheduler(timezone="UTC")
     # coalesce + max_instances=1: a slow tick is skipped, never stacked.
     scheduler.add_job(
@@ -90,7 +116,7 @@ async def run_daemon(
     )
     # Retention at a quiet hour; a run missed by a restart still happens within the day.
     scheduler.add_job(
-        _prune,
+        prune,
         "cron",
         args=[daemon],
         hour=3,
@@ -101,96 +127,58 @@ async def run_daemon(
         max_instances=1,
         misfire_grace_time=12 * 3600,
     )
-    reloads: set[asyncio.Task[None]] = set()
-    if reload is not None:
-        one_at_a_time = asyncio.Lock()  # two quick SIGHUPs apply in order
-
-        def on_sighup() -> None:
-            task = asyncio.create_task(_reload(daemon, reload, scheduler, one_at_a_time))
-            reloads.add(task)
-            task.add_done_callback(reloads.discard)
-
-        loop.add_signal_handler(signal.SIGHUP, on_sighup)
-    scheduler.start()
-    drained = asyncio.Event()
-    delivery = asyncio.create_task(_delivery_loop(daemon, drained, dispatch_seconds))
-    log.info(
-        "daemon started: %d sources, %d rules", len(daemon.config.sources), len(daemon.config.rules)
-    )
-    try:
-        await stop.wait()
-    finally:
-        log.info("stopping: finishing in-flight work")
-        # shutdown() cancels running coroutine jobs: pause first, drain, then shut down.
-        scheduler.pause()
-        daemon.stopping = True
-        if reload is not None:
-            loop.remove_signal_handler(signal.SIGHUP)
-        if reloads:
-            await asyncio.wait(set(reloads), timeout=drain_seconds)
-        # A second SIGTERM/SIGINT stops waiting for slow polls.
-        hurry = asyncio.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, hurry.set)
-        if not await _drain(daemon, drain_seconds, hurry):
-            log.warning("drain ended before in-flight polls finished; they are given up")
-        # Leases of unfinished polls are released: the next process polls them at once.
-        await daemon.abandon()
-        drained.set()
-        daemon.wake.set()
-        await delivery  # its last pass sends what the drained polls queued
-        scheduler.shutdown(wait=False)
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
-        if server is not None:
-            await server.stop()
-        log.info("stopped")
+    return scheduler
 
 
-async def _drain(daemon: Daemon, seconds: float, hurry: asyncio.Event) -> bool:
-    """Wait for in-flight polls up to `seconds`, or until `hurry`; True when all finished."""
-    drain = asyncio.create_task(daemon.drain(seconds))
-    hurried = asyncio.create_task(hurry.wait())
-    await asyncio.wait({drain, hurried}, return_when=asyncio.FIRST_COMPLETED)
-    hurried.cancel()
-    if not drain.done():
-        drain.cancel()
-        return False
-    return drain.result()
+async def _stop(
+    daemon: Daemon, scheduler: AsyncIOScheduler, reloads: _Reloads | None, drain_seconds: float
+) -> None:
+    """Stop starting work, let in-flight polls and reloads finish, release the rest."""
+    log.info("stopping: finishing in-flight work")
+    loop = asyncio.get_running_loop()
+    # shutdown() cancels running coroutine jobs: pause first, drain, then shut down.
+    scheduler.pause()
+    daemon.stopping = True
+    if reloads is not None:
+        loop.remove_signal_handler(signal.SIGHUP)
+        await reloads.wait(drain_seconds)
+    # A second SIGTERM/SIGINT stops waiting for slow polls.
+    hurry = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, hurry.set)
+    if not await drain_polls(daemon, drain_seconds, hurry):
+        log.warning("drain ended before in-flight polls finished; they are given up")
+    # Leases of unfinished polls are released: the next process polls them at once.
+    await daemon.abandon()
 
 
-async def _delivery_loop(daemon: Daemon, drained: asyncio.Event, period: float) -> None:
-    """Send due alerts every `period` seconds, or at once when a poll queued some.
-
-    After `drained` is set (polls finished), one last full pass runs, then it returns.
-    """
-    while True:
-        final = drained.is_set()
-        daemon.wake.clear()
-        try:
-            await daemon.deliver()
-        except Exception:  # a broken pass must not end the loop; rows stay queued
-            log.exception("delivery pass failed")
-        if final:
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(daemon.wake.wait(), timeout=period)
+# --- SIGHUP reload -------------------------------------------------------------
 
 
-# --- operations: HTTP endpoints, SIGHUP reload, retention -----------------------
+class _Reloads:
+    """SIGHUP reloads in flight; two quick SIGHUPs apply one at a time, in order."""
 
+    def __init__(
+        self,
+        daemon: Daemon,
+        reload: Callable[[], Awaitable[None]],
+        scheduler: AsyncIOScheduler,
+    ) -> None:
+        self._daemon, self._reload, self._scheduler = daemon, reload, scheduler
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
 
-def _ops_server(daemon: Daemon, dispatch_seconds: float) -> OpsServer:
-    http = daemon.config.settings.http
-    return OpsServer(
-        daemon.store,
-        host=http.host,
-        port=http.port,
-        dispatch_seconds=dispatch_seconds,
-        last_tick=lambda: daemon.last_tick,
-        metrics_token=lambda: daemon.config.settings.http.metrics_token,
-        clock=daemon.clock,
-    )
+    def start(self) -> None:
+        """The SIGHUP handler: start a reload (it waits for the one before)."""
+        reload = _reload(self._daemon, self._reload, self._scheduler, self._lock)
+        task = asyncio.create_task(reload)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def wait(self, seconds: float) -> None:
+        """Let the reloads in flight finish, for at most `seconds`."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=seconds)
 
 
 async def _reload(
@@ -214,13 +202,6 @@ async def _reload(
     log.info("reload: %d sources, %d rules", len(config.sources), len(config.rules))
     # New sources are due now: look at once instead of at the next tick.
     scheduler.modify_job("dispatcher", next_run_time=daemon.clock())
-
-
-async def _prune(daemon: Daemon) -> None:
-    try:
-        await daemon.prune()
-    except StorageError as exc:  # tomorrow is another day; the archive is intact
-        log.error("retention: %s", exc)
 
 
 # --- digests -------------------------------------------------------------------

@@ -22,6 +22,7 @@ from monitor.delivery.outbox import Deliverer, DeliveryReport, SendOutcome
 from monitor.fetch import Fetcher, FetchLimits
 from monitor.metrics import RETENTION_PRUNED
 from monitor.pipeline.poll import PollContext, PollReport, compile_config_rules, poll_source
+from monitor.sources.extract import Extractor
 from notifiers import Channels
 from storage import StorageError, Store
 from storage.types import DueSource, HeldSource, PruneReport, SourceSpec
@@ -70,6 +71,8 @@ class Daemon:
     channels: Channels
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     rng: random.Random = field(default_factory=random.Random)
+    # One article-extraction pool for the daemon's life: every poll and reload shares it.
+    extractor: Extractor = field(default_factory=Extractor)
     in_flight: set[asyncio.Task[PollReport]] = field(default_factory=set)
     last_tick: datetime | None = None
     # Set when a poll queued alerts, so the delivery loop sends them at once.
@@ -88,7 +91,15 @@ class Daemon:
 
     def _context(self, config: Config) -> PollContext:
         rules = compile_config_rules(config)
-        return PollContext(config, self.store, self.fetcher, rules, clock=self.clock, rng=self.rng)
+        return PollContext(
+            config,
+            self.store,
+            self.fetcher,
+            rules,
+            clock=self.clock,
+            rng=self.rng,
+            extractor=self.extractor,
+        )
 
     @property
     def ctx(self) -> PollContext:

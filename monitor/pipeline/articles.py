@@ -1,12 +1,12 @@
-"""Turning parsed feed entries into normalised articles and matchable documents."""
+"""Turning parsed feed entries into normalised articles, and matches into delivery rows."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
-from monitor.match.rules import Document, Matcher
+from monitor.match.rules import Document, Match, Matcher
 from monitor.normalize.clean import (
     canonical_url,
     clean_title,
@@ -24,13 +24,15 @@ from monitor.normalize.limits import (
     url_problem,
 )
 from monitor.sources.feed import Entry
-from storage.types import ArticleIn, DeliveryIn
+from storage.types import ArticleIn, Candidate, DeliveryIn
 
 __all__ = [
     "RuleRoute",
     "article_from_entry",
     "articles_from_entries",
+    "candidates",
     "deliveries_for",
+    "delivery_rows",
     "document_of",
 ]
 
@@ -142,18 +144,48 @@ def deliveries_for(
     tags: frozenset[str],
 ) -> list[DeliveryIn]:
     """The outbox rows an article causes: one per matching rule and channel."""
-    out: list[DeliveryIn] = []
-    for match in matcher.match(document_of(article, source=source, tags=tags)):
-        route = routes[match.rule]
-        for channel in route.channels:
-            out.append(
-                DeliveryIn(
-                    rule=match.rule,
-                    channel=channel,
-                    mode=route.mode,
-                    terms=match.terms,
-                    snippet=match.snippet,
-                    spans=match.spans,
-                )
-            )
-    return out
+    return [
+        row
+        for match in matcher.match(document_of(article, source=source, tags=tags))
+        for row in delivery_rows(match, routes[match.rule])
+    ]
+
+
+def delivery_rows(match: Match, route: RuleRoute) -> list[DeliveryIn]:
+    """The outbox rows one match causes: one per channel of its rule."""
+    return [
+        DeliveryIn(
+            rule=match.rule,
+            channel=channel,
+            mode=route.mode,
+            terms=match.terms,
+            snippet=match.snippet,
+            spans=match.spans,
+        )
+        for channel in route.channels
+    ]
+
+
+def candidates(
+    articles: Sequence[ArticleIn],
+    *,
+    unchanged: Collection[str],
+    matcher: Matcher,
+    routes: dict[str, RuleRoute],
+    source: str,
+    tags: frozenset[str],
+) -> list[Candidate]:
+    """Each article with the deliveries it causes if the store takes it.
+
+    Articles whose guid is in `unchanged` (stored already with this content,
+    `Store.unchanged_guids`) are not matched: ingest counts them as duplicates
+    and queues nothing for them.
+    """
+    return [
+        Candidate(a)
+        if a.guid in unchanged
+        else Candidate(
+            a, tuple(deliveries_for(a, matcher=matcher, routes=routes, source=source, tags=tags))
+        )
+        for a in articles
+    ]

@@ -16,29 +16,20 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from monitor.config.load import SourceConfig
 from monitor.errors import FetchError, MonitorError
 from monitor.fetch import Response
-from monitor.pipeline.articles import deliveries_for
-from monitor.pipeline.collect import (
-    Collected,
-    Harvest,
-    Lead,
-    check_sitemap_loop,
-    collect,
-    collect_leads,
-)
-from monitor.pipeline.poll import PollContext
-from monitor.sources.sitemap import SitemapUrl, looks_like_sitemap, parse_sitemap
-from storage.types import ArticleIn, BackfillState, DeliveryIn
+from monitor.pipeline.harvest import Collected, Harvest
+from monitor.pipeline.kinds import resolve_kind
+from monitor.pipeline.kinds.feed import paged_url
+from monitor.pipeline.poll import PollContext, match_candidates
+from storage.types import ArticleIn, BackfillState, Candidate
 
 __all__ = ["BackfillSummary", "Window", "backfill_source", "paged_url"]
 
 log = logging.getLogger("newsmon.backfill")
-
-_LEADS_PER_BATCH = 50  # sitemap URLs fetched and stored per step
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +67,6 @@ class BackfillSummary:
     skipped: int = 0  # outside --since/--until
     done: bool = False
     error: str | None = None
-
-
-def paged_url(url: str, page: int) -> str:
-    """WordPress-style ``?paged=N`` for a feed URL."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "paged"]
-    return parts._replace(query=urlencode([*query, ("paged", str(page))])).geturl()
 
 
 Progress = Callable[[str, BackfillSummary], None]
@@ -128,6 +112,7 @@ class _Run:
             self.ctx.fetcher,
             self.ctx.store,
             self.timeout,
+            self.ctx.extractor,
             max_pages=10_000,
             max_body=self.ctx.config.settings.max_body,
         )
@@ -168,45 +153,41 @@ class _Run:
 
     async def _page(self, url: str, response: Response) -> list[str]:
         """Read one page into the store; the pages to read after it."""
-        kind = self.cfg.kind
-        if kind == "sitemap" or (kind is None and looks_like_sitemap(response.body)):
-            return await self._sitemap(response)
-        collected = await collect(response, kind, self.harvest())
-        new = await self._store(collected)
-        if self._all_older(collected):
-            return []
-        if collected.next_url:
-            return [collected.next_url]
-        page_no = self.state.page_no
-        first = url == self.cfg.url and page_no == 1
-        paging = page_no > 1 and url == paged_url(self.cfg.url, page_no)
-        if collected.kind == "feed" and collected.seen and (first or (paging and new)):
-            # No rel="next": try WordPress paging; a server that ignores ?paged
-            # serves page 1 again, which brings nothing new and ends it.
-            self.state.page_no += 1
-            return [paged_url(self.cfg.url, self.state.page_no)]
-        return []
+        resolved = await resolve_kind(
+            response,
+            self.cfg.kind,
+            source=self.cfg.name,
+            link_selector=self.cfg.link_selector,
+            fetcher=self.ctx.fetcher,
+            timeout=self.timeout,
+        )
+        return await resolved.kind.backfill(url, resolved.response, self)
 
-    async def _sitemap(self, response: Response) -> list[str]:
-        sitemap = await asyncio.to_thread(parse_sitemap, response.body, url=response.final_url)
-        self.sitemaps_read.add(response.final_url)
-        check_sitemap_loop(self.cfg.name, self.sitemaps_read, sitemap.sitemaps)
-        window = self.window
-        children = [c for c in sorted(sitemap.sitemaps, key=_newest) if window.keeps(c.when)]
-        self.summary.skipped += len(sitemap.sitemaps) - len(children)
-        leads = [Lead(u.url, u.title or "", u.published, u.lastmod) for u in sitemap.urls]
-        kept = [lead for lead in leads if window.keeps(lead.published or lead.lastmod)]
-        self.summary.skipped += len(leads) - len(kept)
-        for start in range(0, len(kept), _LEADS_PER_BATCH):
-            batch = kept[start : start + _LEADS_PER_BATCH]
-            await self._store(await collect_leads(batch, self.harvest(), title_from_page=False))
-        return [c.url for c in children]
+    # What a kind's backfill step uses of the run (kinds.BackfillRun).
+
+    @property
+    def page_no(self) -> int:
+        return self.state.page_no
+
+    @page_no.setter
+    def page_no(self, value: int) -> None:
+        self.state.page_no = value
+
+    def keeps(self, when: datetime | None) -> bool:
+        return self.window.keeps(when)
+
+    def skip(self, count: int) -> None:
+        self.summary.skipped += count
+
+    async def ingest(self, collected: Collected) -> int:
+        return await self._store(collected)
 
     async def _store(self, collected: Collected) -> int:
         """Ingest the articles inside the window; how many were new."""
         kept = [a for a in collected.articles if self.window.keeps(a.published_at)]
+        matched = await asyncio.to_thread(self._route, kept)
         result = await asyncio.to_thread(
-            self.ctx.store.ingest, self.state.source_id, kept, self._route, self.ctx.clock()
+            self.ctx.store.ingest, self.state.source_id, matched, self.ctx.clock()
         )
         summary = self.summary
         summary.skipped += len(collected.articles) - len(kept)
@@ -222,26 +203,17 @@ class _Run:
         self.state.failed += collected.failed
         return len(result.new)
 
-    def _route(self, article: ArticleIn) -> Sequence[DeliveryIn]:
+    def _route(self, articles: Sequence[ArticleIn]) -> list[Candidate]:
+        """The articles with their deliveries, as a poll matches them (blocking)."""
         if not self.window.alert:
-            return ()
-        rules = self.ctx.rules
-        return deliveries_for(
-            article,
-            matcher=rules.matcher,
-            routes=rules.routes,
-            source=self.cfg.name,
-            tags=frozenset(self.cfg.tags),
-        )
+            return [Candidate(a) for a in articles]
+        source_id, tags = self.state.source_id, frozenset(self.cfg.tags)
+        return match_candidates(self.ctx, source_id, self.cfg.name, tags, articles)
 
-    def _all_older(self, collected: Collected) -> bool:
+    def all_older(self, collected: Collected) -> bool:
         """Whether every dated item of the page is older than --since (stop paging)."""
         since = self.window.since
         dates = [d for d in collected.dates if d] + [
             a.published_at for a in collected.articles if a.published_at
         ]
         return bool(since and dates and max(dates) < since)
-
-
-def _newest(entry: SitemapUrl) -> float:
-    return -entry.when.timestamp() if entry.when else 0.0

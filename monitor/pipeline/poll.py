@@ -1,8 +1,9 @@
-"""The whole poll of one source in one readable function.
+"""The whole poll of one source, stage by stage.
 
-schedule next poll -> conditional GET -> parse -> normalise -> store new
-articles with the deliveries they cause (one transaction) -> record the poll.
-A failing source is data: its error is recorded on its row, never raised.
+conditional GET -> kind.collect (parse, normalise) -> match the articles not
+stored yet -> store the new ones with the deliveries they cause (one
+transaction) -> record the poll and its next time. A failing source is data:
+its error is recorded on its row, never raised.
 """
 
 from __future__ import annotations
@@ -10,22 +11,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from monitor.config.load import Config, SourceConfig
 from monitor.errors import ConfigError, FetchError, MonitorError
-from monitor.fetch import Fetcher
+from monitor.fetch import Fetcher, Response
 from monitor.match.query import QuerySyntaxError
 from monitor.match.rules import Matcher, RuleSpec, compile_rules
-from monitor.pipeline.articles import RuleRoute, deliveries_for
-from monitor.pipeline.collect import Harvest, collect
+from monitor.pipeline.articles import RuleRoute, candidates
+from monitor.pipeline.collect import collect
+from monitor.pipeline.harvest import Collected, Harvest
 from monitor.pipeline.timing import PollTiming, max_age_seconds, next_poll_at
+from monitor.sources.extract import Extractor
 from storage import StorageError, Store
-from storage.types import ArticleIn, DeliveryIn, DueSource, PollResult
+from storage.types import ArticleIn, Candidate, DueSource, IngestResult, PollResult
 
-__all__ = ["PollContext", "PollReport", "Rules", "compile_config_rules", "poll_source"]
+__all__ = [
+    "PollContext",
+    "PollReport",
+    "Rules",
+    "compile_config_rules",
+    "match_candidates",
+    "poll_source",
+]
 
 log = logging.getLogger("newsmon.poll")
 
@@ -81,50 +91,54 @@ class PollContext:
     rules: Rules
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     rng: random.Random = field(default_factory=random.Random)
+    # The article-page extraction pool; the daemon hands the same one to every
+    # context it builds, so reloads do not pile up thread pools.
+    extractor: Extractor = field(default_factory=Extractor)
 
     def source(self, name: str) -> SourceConfig | None:
         return next((s for s in self.config.sources if s.name == name), None)
 
 
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """A poll's report, what it tells about the next poll, and the validators to keep."""
+
+    report: PollReport
+    timing: PollTiming
+    validators: dict[str, str | None] = field(default_factory=dict)
+
+
 async def poll_source(due: DueSource, ctx: PollContext) -> PollReport:
-    """Poll one claimed source and record the outcome on its row. Never raises."""
+    """Poll one claimed source and record the outcome on its row. Never raises.
+
+    fetch -> kind.collect (parse, normalise) -> match -> store (articles and their
+    deliveries, one transaction): `_poll`; then record the poll: `_record`.
+    """
     cfg = ctx.source(due.name)
     interval = due.interval_seconds
-    timeout = float(cfg.timeout if cfg and cfg.timeout else ctx.config.settings.timeout)
     try:
-        report, timing, result_fields = await _fetch_and_store(due, cfg, ctx, timeout)
+        outcome = await _poll(due, cfg, ctx)
     except (MonitorError, StorageError) as exc:
         retry_after = exc.retry_after if isinstance(exc, FetchError) else None
-        report = PollReport(due.name, "error", error=str(exc))
-        timing = PollTiming(interval, error_count=due.error_count + 1, retry_after=retry_after)
-        result_fields = {}
+        outcome = _Outcome(
+            PollReport(due.name, "error", error=str(exc)),
+            PollTiming(interval, error_count=due.error_count + 1, retry_after=retry_after),
+        )
         log.warning("%s", exc, extra={"source": due.name, "url": due.url})
     except Exception as exc:  # a bug must not stop the other sources, nor hide
         error = f"poll: {due.name}: internal error: {type(exc).__name__}: {exc}"
-        report = PollReport(due.name, "error", error=error)
-        timing = PollTiming(interval, error_count=due.error_count + 1)
-        result_fields = {}
+        outcome = _Outcome(
+            PollReport(due.name, "error", error=error),
+            PollTiming(interval, error_count=due.error_count + 1),
+        )
         log.exception("%s", error, extra={"source": due.name, "url": due.url})
-    now = ctx.clock()
-    result = PollResult(
-        source_id=due.id,
-        polled_at=now,
-        next_poll_at=next_poll_at(now, timing, ctx.rng.random()),
-        error=report.error,
-        items_seen=report.items,
-        window_overflow=report.window_overflow,
-        **result_fields,
-    )
-    try:
-        await asyncio.to_thread(ctx.store.record_poll, result)
-    except StorageError as exc:  # the lease expires and the source is polled again
-        log.error("%s", exc, extra={"source": due.name})
-    return report
+    await _record(due, ctx, outcome)
+    return outcome.report
 
 
-async def _fetch_and_store(
-    due: DueSource, cfg: SourceConfig | None, ctx: PollContext, deadline: float
-) -> tuple[PollReport, PollTiming, dict[str, str | None]]:
+async def _poll(due: DueSource, cfg: SourceConfig | None, ctx: PollContext) -> _Outcome:
+    """The stages that may fail, in order."""
+    deadline = float(cfg.timeout if cfg and cfg.timeout else ctx.config.settings.timeout)
     response = await ctx.fetcher.get(
         due.url,
         subject=due.name,
@@ -133,18 +147,12 @@ async def _fetch_and_store(
         last_modified=due.last_modified,
         timeout=deadline,
     )
-    validators = {"etag": response.etag, "last_modified": response.last_modified}
-    max_age = max_age_seconds(response.headers.get("cache-control"))
     if response.not_modified:
-        log.info("not modified", extra={"source": due.name, "url": due.url})
-        timing = PollTiming(due.interval_seconds, max_age=max_age)
-        validators = {
-            "etag": response.etag or due.etag,
-            "last_modified": response.last_modified or due.last_modified,
-        }
-        return PollReport(due.name, "not_modified"), timing, validators
+        return _not_modified(due, response)
 
     # Per kind (feed, html, sitemap, detect); parsing runs off the event loop there.
+    # Normalising (canonical URL, clean text, limits, content hash) happens as the
+    # kind builds its articles (`pipeline/articles.py`).
     harvest = Harvest(
         due.id,
         due.name,
@@ -152,20 +160,62 @@ async def _fetch_and_store(
         ctx.fetcher,
         ctx.store,
         deadline,
+        ctx.extractor,
         max_body=ctx.config.settings.max_body,
     )
     collected = await collect(response, cfg.kind if cfg else due.kind, harvest)
-    articles = collected.articles
-    if not collected.cacheable:
-        validators = {"etag": None, "last_modified": None}
     tags = frozenset(cfg.tags) if cfg else frozenset()
+    matched = await asyncio.to_thread(
+        match_candidates, ctx, due.id, due.name, tags, collected.articles
+    )
+    result = await asyncio.to_thread(ctx.store.ingest, due.id, matched, ctx.clock())
+    return _stored(due, response, collected, result)
 
-    def route(article: ArticleIn) -> list[DeliveryIn]:
-        return deliveries_for(
-            article, matcher=ctx.rules.matcher, routes=ctx.rules.routes, source=due.name, tags=tags
-        )
 
-    result = await asyncio.to_thread(ctx.store.ingest, due.id, articles, route, ctx.clock())
+def match_candidates(
+    ctx: PollContext,
+    source_id: int,
+    source: str,
+    tags: frozenset[str],
+    articles: Sequence[ArticleIn],
+) -> list[Candidate]:
+    """The articles with the deliveries each causes if stored (blocking: run in a thread).
+
+    Only what ingest may store is matched: articles this source holds already
+    with the same content (most of a feed, poll after poll) are looked up first
+    and skipped, so the cost of matching stays with what is new or changed. The
+    look-up is a read outside the write transaction; ingest decides again
+    inside it. Should a concurrent writer of the same source change a row in
+    between, that row goes in without deliveries: its content was matched when
+    it was first stored, and the outbox key drops repeated (rule, channel) pairs.
+    """
+    unchanged = ctx.store.unchanged_guids(source_id, articles) if articles else set()
+    rules = ctx.rules
+    return candidates(
+        articles,
+        unchanged=unchanged,
+        matcher=rules.matcher,
+        routes=rules.routes,
+        source=source,
+        tags=tags,
+    )
+
+
+def _not_modified(due: DueSource, response: Response) -> _Outcome:
+    log.info("not modified", extra={"source": due.name, "url": due.url})
+    max_age = max_age_seconds(response.headers.get("cache-control"))
+    validators = {
+        "etag": response.etag or due.etag,
+        "last_modified": response.last_modified or due.last_modified,
+    }
+    timing = PollTiming(due.interval_seconds, max_age=max_age)
+    return _Outcome(PollReport(due.name, "not_modified"), timing, validators)
+
+
+def _stored(
+    due: DueSource, response: Response, collected: Collected, result: IngestResult
+) -> _Outcome:
+    """The outcome of a poll whose articles were stored."""
     # Items held back by the per-poll page cap are waiting too: poll sooner.
     overflow = collected.held_back > 0 or (
         due.last_success_at is not None and collected.seen > 1 and len(result.new) == collected.seen
@@ -190,9 +240,31 @@ async def _fetch_and_store(
     )
     timing = PollTiming(
         due.interval_seconds,
-        max_age=max_age,
+        max_age=max_age_seconds(response.headers.get("cache-control")),
         ttl=collected.ttl_seconds,
         window_overflow=overflow,
         overflow_streak=due.overflow_streak + 1,
     )
-    return report, timing, validators
+    validators: dict[str, str | None] = {"etag": None, "last_modified": None}
+    if collected.cacheable:
+        validators = {"etag": response.etag, "last_modified": response.last_modified}
+    return _Outcome(report, timing, validators)
+
+
+async def _record(due: DueSource, ctx: PollContext, outcome: _Outcome) -> None:
+    """Write the outcome and the next poll time on the source's row."""
+    now = ctx.clock()
+    report = outcome.report
+    result = PollResult(
+        source_id=due.id,
+        polled_at=now,
+        next_poll_at=next_poll_at(now, outcome.timing, ctx.rng.random()),
+        error=report.error,
+        items_seen=report.items,
+        window_overflow=report.window_overflow,
+        **outcome.validators,
+    )
+    try:
+        await asyncio.to_thread(ctx.store.record_poll, result)
+    except StorageError as exc:  # the lease expires and the source is polled again
+        log.error("%s", exc, extra={"source": due.name})

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from storage import DeliveryIn, Store
+from storage import Candidate, DeliveryIn, Store
 from tests.storage.builders import add_sources, article
 
 NOW = datetime(2024, 5, 6, 0, 30, tzinfo=UTC)
@@ -47,13 +47,11 @@ def queue_matches(
         for key in keys
     ]
 
-    def deliveries_for(a: object) -> list[DeliveryIn]:
-        return [
-            DeliveryIn(rule, channel, mode, ("ASEAN",), "ASEAN leaders met.", ((0, 5),))
-            for channel in channels
-        ]
-
-    store.ingest(source_id, articles, deliveries_for, now)
+    deliveries = tuple(
+        DeliveryIn(rule, channel, mode, ("ASEAN",), "ASEAN leaders met.", ((0, 5),))
+        for channel in channels
+    )
+    store.ingest(source_id, [Candidate(a, deliveries) for a in articles], now)
 
 
 def utc_plus(text: str) -> datetime:

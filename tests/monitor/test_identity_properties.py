@@ -17,6 +17,7 @@ from monitor.pipeline.articles import articles_from_entries
 from monitor.sources.feed import parse_feed
 from storage import SourceSpec, Store
 from tests.helpers import rss
+from tests.storage.builders import quiet
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 FEED_URL = "https://feed.example.org/rss.xml"
@@ -68,7 +69,7 @@ def test_one_poll_stores_an_article_per_distinct_guid_or_link(
     feed = parse_feed(xml.encode(), url=FEED_URL, headers={})
     articles = articles_from_entries(feed.entries, source=name, feed_url=FEED_URL)
 
-    result = store.ingest(source_id, articles, lambda _: [], NOW)
+    result = store.ingest(source_id, quiet(articles), NOW)
 
     expected = {guid or link for guid, link in feed_items}
     assert len(result.new) == len(expected)

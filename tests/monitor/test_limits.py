@@ -12,8 +12,9 @@ from monitor.normalize.clean import clean_title
 from monitor.normalize.limits import MAX_AUTHOR, MAX_SUMMARY, MAX_TITLE, clip, raw_bound
 from monitor.pipeline.articles import article_from_entry, articles_from_entries
 from monitor.sources.feed import Entry
-from notifiers.render import render_email, render_telegram
+from notifiers.render import render_email
 from notifiers.types import Alert, AlertItem
+from tests.notifiers.conftest import telegram_texts
 
 FEED = "https://example.org/feed.xml"
 
@@ -135,7 +136,7 @@ def test_script_looking_headline_is_escaped_in_telegram_and_email_html() -> None
         entry(title="Why <script> tags break pages"), source="fresh-news", feed_url=FEED
     ).title
     alert = Alert("asean", (AlertItem(title=title, url="https://example.org/s", snippet=""),))
-    telegram = render_telegram(alert)[0]
+    telegram = telegram_texts(alert)[0]
     page = render_email(alert).html
     for rendered in (telegram, page):
         assert "Why &lt;script&gt; tags break pages" in rendered

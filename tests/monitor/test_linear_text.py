@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
+from monitor.logs import redact
 from monitor.match.query import QuerySyntaxError, parse_query
 from monitor.match.text import fold_text, token_map, token_stream
 from monitor.normalize.clean import canonical_url, clean_title, html_to_text
 from monitor.pipeline.timing import max_age_seconds
-from monitor.redact import redact
 from monitor.sources.encoding import html_charset
 from monitor.sources.extract import headline
 from monitor.sources.feedbytes import charset_hint, root_name, strip_doctype
@@ -146,5 +146,5 @@ def test_text_functions_stay_linear_on_adversarial_input(name: str, shape: str) 
 def test_redaction_still_masks_passwords_and_secrets() -> None:
     text = "db postgresql+psycopg://news:pa55word@db:5432/x and token s3cret-value"
     assert redact(text, ["s3cret-value"]) == (
-        "db postgresql+psycopg://news:***@db:5432/x and token ***"
+        "db postgresql+psycopg://news:****@db:5432/x and token ****"
     )

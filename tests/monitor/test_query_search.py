@@ -11,7 +11,7 @@ from monitor.match.query import parse_query
 from monitor.match.rules import RuleSpec, compile_rules
 from monitor.pipeline.archive import candidate_clauses, rematch, search
 from storage import Store
-from tests.storage.builders import add_sources, article, no_alerts
+from tests.storage.builders import add_sources, article, quiet
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -22,37 +22,39 @@ def store(db_url: str) -> Iterator[Store]:
     ids = add_sources(store, "wire", "khmer-daily")
     store.ingest(
         ids["wire"],
-        [
-            article(
-                "envoy",
-                title="Russian envoy meets ASEAN ministers",
-                summary="Talks in Phnom Pénh.",
-                body="Talks in Phnom Pénh on trade and investment.",
-                published_at=datetime(2023, 9, 13, tzinfo=UTC),
-            ),
-            article(
-                "final",
-                url="https://news.example/sport/final",
-                title="ASEAN football final",
-                summary="Cambodia wins.",
-                published_at=datetime(2023, 9, 14, tzinfo=UTC),
-            ),
-        ],
-        no_alerts,
+        quiet(
+            [
+                article(
+                    "envoy",
+                    title="Russian envoy meets ASEAN ministers",
+                    summary="Talks in Phnom Pénh.",
+                    body="Talks in Phnom Pénh on trade and investment.",
+                    published_at=datetime(2023, 9, 13, tzinfo=UTC),
+                ),
+                article(
+                    "final",
+                    url="https://news.example/sport/final",
+                    title="ASEAN football final",
+                    summary="Cambodia wins.",
+                    published_at=datetime(2023, 9, 14, tzinfo=UTC),
+                ),
+            ]
+        ),
         NOW,
     )
     store.ingest(
         ids["khmer-daily"],
-        [
-            article(
-                "rice",
-                title="Rice harvest",
-                summary="Farmers in Battambang.",
-                body="កម្ពុជា exports grow; the Russians buy rice.",
-                published_at=datetime(2023, 9, 15, tzinfo=UTC),
-            )
-        ],
-        no_alerts,
+        quiet(
+            [
+                article(
+                    "rice",
+                    title="Rice harvest",
+                    summary="Farmers in Battambang.",
+                    body="កម្ពុជា exports grow; the Russians buy rice.",
+                    published_at=datetime(2023, 9, 15, tzinfo=UTC),
+                )
+            ]
+        ),
         NOW,
     )
     yield store
@@ -132,7 +134,7 @@ def test_an_or_query_finds_old_articles_beyond_the_newest_ones(db_url: str) -> N
         "zanzibar", title="Zanzibar talks resume", published_at=datetime(2020, 1, 1, tzinfo=UTC)
     )
     newer = [article(f"n{i}", title=f"Rice harvest {i}", published_at=NOW) for i in range(300)]
-    store.ingest(ids["wire"], [old, *newer], no_alerts, NOW)
+    store.ingest(ids["wire"], quiet([old, *newer]), NOW)
     for query in ("Zanzibar OR Qwerty", "NOT rice", "url:zanzibar"):
         titles = [row.title for row, _ in search(store, query, limit=5)]
         assert "Zanzibar talks resume" in titles, query

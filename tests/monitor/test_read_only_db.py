@@ -32,7 +32,7 @@ def read_only_mount(folder: Path, *command: str) -> subprocess.CompletedProcess[
     )
 
 
-def test_search_export_and_alerts_work_on_a_read_only_mount(
+def test_search_export_alerts_and_sources_work_on_a_read_only_mount(
     tmp_path: Path, feeds: FeedServer
 ) -> None:
     if shutil.which("unshare") is None or read_only_mount(tmp_path, "true").returncode != 0:
@@ -61,5 +61,13 @@ def test_search_export_and_alerts_work_on_a_read_only_mount(
     assert alerts.returncode == 0, alerts.stderr
     rows = [(a["rule"], a["channel"], a["status"]) for a in json.loads(alerts.stdout)]
     assert rows == [("asean", "console", "sent")]
-    for result in (search, export, alerts):
+    listed = read_only_mount(
+        tmp_path, *base, "--config", str(config), "sources", "--format", "json"
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert [(s["name"], s["status"], s["articles"]) for s in json.loads(listed.stdout)] == [
+        ("wire", "ok", 1)
+    ]
+    assert "database is read-only: sources are shown as last stored" in listed.stderr
+    for result in (search, export, alerts, listed):
         assert "Traceback" not in result.stderr

@@ -12,8 +12,9 @@ from monitor.daemon.service import Daemon, fetch_limits
 from monitor.fetch import Fetcher
 from monitor.metrics import REGISTRY
 from notifiers import Channels
-from storage import ArticleIn, DeliveryIn, SourceSpec, Store
+from storage import ArticleIn, SourceSpec, Store
 from tests.helpers import newsmon
+from tests.storage.builders import quiet
 
 NOW = datetime.now(UTC)
 
@@ -32,10 +33,6 @@ def story(key: str) -> ArticleIn:
     )
 
 
-def no_alerts(_: ArticleIn) -> list[DeliveryIn]:
-    return []
-
-
 def archive(tmp_path: Path, retention: str | None) -> tuple[Path, str]:
     """A config and a database holding one article of 400 days ago and one of today."""
     config = tmp_path / "sources.yaml"
@@ -46,8 +43,8 @@ def archive(tmp_path: Path, retention: str | None) -> tuple[Path, str]:
     try:
         store.sync_sources([SourceSpec("wire", "https://e.org/feed", None, 900)], NOW)
         [status] = store.claim_sources(["wire"], NOW)
-        store.ingest(status.id, [story("old")], no_alerts, NOW - timedelta(days=400))
-        store.ingest(status.id, [story("new")], no_alerts, NOW)
+        store.ingest(status.id, quiet([story("old")]), NOW - timedelta(days=400))
+        store.ingest(status.id, quiet([story("new")]), NOW)
     finally:
         store.close()
     return config, url

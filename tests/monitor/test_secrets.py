@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
+from monitor.cli.app import Globals
 from monitor.config.load import load_config
-from monitor.logs import setup_logging
-from monitor.redact import redact, set_secrets
+from monitor.logs import Secrets, redact, setup_logging
+from notifiers.privacy import MASK, MIN_SECRET_LENGTH, scrub
 from tests.helpers import FeedServer, newsmon, rss
 
 PASSWORD = "hunter2-pass"
@@ -25,10 +26,11 @@ ENV = {"FEED_PASS": PASSWORD, "FEED_KEY": KEY, "LANG_CODE": "en"}
 @pytest.mark.parametrize(
     ("text", "secrets", "expected"),
     [
-        ("GET https://h/feed?apikey=abcd1234", {"abcd1234"}, "GET https://h/feed?apikey=***"),
-        ("https://bob:pw@h/feed", set(), "https://bob:***@h/feed"),
-        ("https://bob:longpass@h/f?k=longpass", {"longpass"}, "https://bob:***@h/f?k=***"),
-        ("token abcdef and abc", {"abc", "abcdef"}, "token *** and abc"),  # longest first
+        ("GET https://h/feed?apikey=abcd1234", {"abcd1234"}, "GET https://h/feed?apikey=****"),
+        ("https://bob:pw@h/feed", set(), "https://bob:****@h/feed"),
+        ("https://bob:longpass@h/f?k=longpass", {"longpass"}, "https://bob:****@h/f?k=****"),
+        ("token abcdef and abc", {"abc", "abcdef"}, "token **** and abc"),  # longest first
+        ("key abcd-efgh", {"abcd", "abcd-efgh"}, "key ****"),  # a secret inside another
         ("lang en, id 12", {"en", "12"}, "lang en, id 12"),  # under 4 characters: no secret
         ("https://user@h/feed", set(), "https://user@h/feed"),  # no password, nothing to mask
     ],
@@ -56,27 +58,79 @@ def test_the_config_records_the_values_it_took_from_the_environment(tmp_path: Pa
 
 
 @pytest.fixture
-def log_lines() -> Iterator[io.StringIO]:
+def secrets() -> Secrets:
+    return Secrets()
+
+
+@pytest.fixture
+def log_lines(secrets: Secrets) -> Iterator[io.StringIO]:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     stream = io.StringIO()
-    setup_logging(0, json_format=False, stream=stream)
+    setup_logging(0, json_format=False, secrets=secrets, stream=stream)
     yield stream
-    set_secrets(())
     root.handlers[:], root.level = handlers, level
 
 
-def test_human_log_lines_start_with_a_utc_date_time_and_mask_secrets(
-    log_lines: io.StringIO,
+def test_one_mask_and_one_minimum_for_config_and_channel_secrets() -> None:
+    # The config's secrets (logs, CLI output) and a channel's (notifier errors,
+    # Apprise's privacy URLs) are masked alike.
+    assert MASK == "****"
+    assert MIN_SECRET_LENGTH == 4
+    text = "token abc and abcd"
+    assert redact(text, ["abc", "abcd"]) == scrub(text, ["abc", "abcd"]) == "token abc and ****"
+
+
+def test_a_reload_masks_the_new_configs_secrets_in_log_lines_from_then_on(
+    log_lines: io.StringIO, secrets: Secrets
 ) -> None:
-    set_secrets({KEY})
+    log = logging.getLogger("monitor.daemon")
+    secrets.use({KEY})
+    log.warning("old %s, new %s", KEY, PASSWORD)
+    secrets.use({PASSWORD})  # what `Globals.config` does on SIGHUP
+    log.warning("old %s, new %s", KEY, PASSWORD)
+    assert log_lines.getvalue().splitlines()[0].endswith(f"old ****, new {PASSWORD}")
+    assert log_lines.getvalue().splitlines()[1].endswith(f"old {KEY}, new ****")
+
+
+def test_each_config_load_installs_its_secrets_in_the_clis_one_registry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_file = tmp_path / "sources.yaml"
+    config_file.write_text("sources:\n  - name: wire\n    url: https://h/feed?k=${FEED_KEY}\n")
+    g = Globals(str(config_file), None, 0)
+    monkeypatch.setenv("FEED_KEY", KEY)
+    g.config()
+    assert g.secrets.values == (KEY,)
+    monkeypatch.setenv("FEED_KEY", PASSWORD)  # the key rotated, then SIGHUP
+    g.config()
+    assert g.secrets.values == (PASSWORD,)
+    assert g.secrets.mask(f"k={KEY} k={PASSWORD}") == f"k={KEY} k=****"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("k=" + KEY, "k=****"),
+        ({"url": f"https://h/?k={KEY}", "n": 3}, {"url": "https://h/?k=****", "n": 3}),
+        ([KEY, None, ("x", KEY)], ["****", None, ("x", "****")]),
+    ],
+)
+def test_printed_values_are_masked_all_the_way_down(value: object, shown: object) -> None:
+    assert Secrets([KEY]).mask_value(value) == shown
+
+
+def test_human_log_lines_start_with_a_utc_date_time_and_mask_secrets(
+    log_lines: io.StringIO, secrets: Secrets
+) -> None:
+    secrets.use({KEY})
     logging.getLogger("monitor.pipeline.poll").warning(
         "fetch: wire: HTTP 404 for %s", f"https://h/f?apikey={KEY}", extra={"source": "wire"}
     )
     [line] = log_lines.getvalue().splitlines()
     assert re.fullmatch(
         r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ WARNING monitor.pipeline.poll: "
-        r"fetch: wire: HTTP 404 for https://h/f\?apikey=\*\*\*",
+        r"fetch: wire: HTTP 404 for https://h/f\?apikey=\*\*\*\*",
         line,
     ), line
 
@@ -148,10 +202,10 @@ def test_no_command_prints_a_secret_from_the_environment(
         leaks = [line for line in everything.splitlines() if secret in line]
         assert leaks == [], leaks
     sources = {s["name"]: s for s in json.loads(runs[2].stdout)}
-    assert sources["wire"]["url"] == f"http://reader:***@{base}/feed.xml?apikey=***"
+    assert sources["wire"]["url"] == f"http://reader:****@{base}/feed.xml?apikey=****"
     assert sources["gone"]["last_error"]
-    assert "/gone.xml?apikey=***" in runs[1].stderr  # the JSON log line's url
-    assert f'xmlUrl="http://reader:***@{base}/feed.xml?apikey=***"' in runs[5].stdout
+    assert "/gone.xml?apikey=****" in runs[1].stderr  # the JSON log line's url
+    assert f'xmlUrl="http://reader:****@{base}/feed.xml?apikey=****"' in runs[5].stdout
     checked = {row["source"]: row for row in json.loads(runs[6].stdout)}
     assert checked["wire"]["status"] == "ok"
     assert "Cambodia rice exports" in everything  # the alert went out; only secrets are masked

@@ -13,12 +13,11 @@ from notifiers.render import (
     render_console,
     render_console_json,
     render_email,
-    render_telegram,
     render_text,
     telegram_length,
 )
 from notifiers.types import Alert
-from tests.notifiers.conftest import make_alert, make_item
+from tests.notifiers.conftest import make_alert, make_item, telegram_texts
 
 NOW = datetime(2023, 9, 13, 7, 0, tzinfo=UTC)
 LONG_TITLE = "ASEAN and Russia " * 30_000  # ~500 KB, as a hostile feed stored it before limits
@@ -47,7 +46,7 @@ def test_combined_message_of_37_long_titles_is_bounded_for_every_channel() -> No
     assert size(text.title) + size(text.body) <= TEXT_MAX_BYTES
     assert size(console) <= TEXT_MAX_BYTES
     assert size(line) <= TEXT_MAX_BYTES
-    parts = render_telegram(alert)
+    parts = telegram_texts(alert)
     assert all(telegram_length(part) <= TELEGRAM_MAX_CHARS for part in parts)
 
 

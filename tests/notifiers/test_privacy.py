@@ -9,6 +9,7 @@ import apprise
 import pytest
 
 from notifiers.privacy import (
+    maskable,
     plain_privacy_url,
     quiet_apprise_logging,
     redact_url,
@@ -70,6 +71,24 @@ def test_secrets_of_a_telegram_and_an_email_channel() -> None:
 
 def test_scrub_masks_every_occurrence() -> None:
     assert scrub("token abc123 and abc123!", ["abc123"]) == "token **** and ****!"
+
+
+@pytest.mark.parametrize(
+    ("values", "secrets"),
+    [
+        (["abcd", "abcdef", "xyz"], ("abcdef", "abcd")),  # longest first; under 4: no secret
+        (["", "en", "443"], ()),
+        (["same", "same"], ("same",)),
+    ],
+)
+def test_only_values_of_four_characters_or_more_are_secrets(
+    values: list[str], secrets: tuple[str, ...]
+) -> None:
+    assert maskable(values) == secrets
+
+
+def test_scrub_leaves_values_too_short_to_be_secrets() -> None:
+    assert scrub("id 12, key k3y-42", ["12", "k3y-42"]) == "id 12, key ****"
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Builders shared by the storage tests: sources, articles, rule callbacks."""
+"""Builders shared by the storage tests: sources, articles, ingest candidates."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from storage import ArticleIn, DeliveriesFor, DeliveryIn, SourceSpec, Store
+from storage import ArticleIn, Candidate, DeliveryIn, SourceSpec, Store
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -51,17 +51,14 @@ def article(
     )
 
 
-def no_alerts(_: ArticleIn) -> Sequence[DeliveryIn]:
-    """A `deliveries_for` for articles no rule matches."""
-    return []
+def quiet(articles: Sequence[ArticleIn]) -> list[Candidate]:
+    """The articles as ingest candidates that no rule matches."""
+    return [Candidate(a) for a in articles]
 
 
-def alert_rules(*rules: str, mode: str = "instant") -> DeliveriesFor:
-    """A `deliveries_for` that queues one delivery per rule to channel 'ops'."""
-
-    def deliveries_for(_: ArticleIn) -> list[DeliveryIn]:
-        return [
-            DeliveryIn(rule, "ops", mode, ("asean",), "ASEAN summit", ((0, 5),)) for rule in rules
-        ]
-
-    return deliveries_for
+def alerting(articles: Sequence[ArticleIn], *rules: str, mode: str = "instant") -> list[Candidate]:
+    """The articles as candidates that each queue one delivery per rule to channel 'ops'."""
+    deliveries = tuple(
+        DeliveryIn(rule, "ops", mode, ("asean",), "ASEAN summit", ((0, 5),)) for rule in rules
+    )
+    return [Candidate(a, deliveries) for a in articles]

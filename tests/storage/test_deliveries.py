@@ -6,7 +6,7 @@ import threading
 from datetime import timedelta
 
 from storage import Store
-from tests.storage.builders import NOW, add_sources, alert_rules, article
+from tests.storage.builders import NOW, add_sources, alerting, article
 
 MINUTE = timedelta(minutes=1)
 
@@ -15,7 +15,7 @@ def queue(
     store: Store, *keys: str, rules: tuple[str, ...] = ("asean",), mode: str = "instant"
 ) -> None:
     src = add_sources(store, "fresh-news")["fresh-news"]
-    store.ingest(src, [article(k) for k in keys], alert_rules(*rules, mode=mode), NOW)
+    store.ingest(src, alerting([article(k) for k in keys], *rules, mode=mode), NOW)
 
 
 def test_a_claimed_delivery_is_not_handed_out_again_while_leased(store: Store) -> None:
@@ -104,8 +104,8 @@ def test_claims_filter_by_mode_and_rule(store: Store) -> None:
 
 def test_claimed_deliveries_list_every_outlet_known_at_sending_time(store: Store) -> None:
     ids = add_sources(store, "fresh-news", "khmer-daily")
-    store.ingest(ids["fresh-news"], [article("a")], alert_rules("asean"), NOW)
-    store.ingest(ids["khmer-daily"], [article("a", guid="k1")], alert_rules("asean"), NOW)
+    store.ingest(ids["fresh-news"], alerting([article("a")], "asean"), NOW)
+    store.ingest(ids["khmer-daily"], alerting([article("a", guid="k1")], "asean"), NOW)
     [claimed] = store.claim_deliveries(NOW)
     assert claimed.outlets == ("fresh-news", "khmer-daily")
 
@@ -136,8 +136,8 @@ def test_two_senders_never_claim_the_same_delivery(db_url: str) -> None:
 
 def test_list_deliveries_shows_newest_first_with_the_article(store: Store) -> None:
     src = add_sources(store, "fresh-news")["fresh-news"]
-    store.ingest(src, [article("old")], alert_rules("asean"), NOW)
-    store.ingest(src, [article("new")], alert_rules("asean"), NOW + MINUTE)
+    store.ingest(src, alerting([article("old")], "asean"), NOW)
+    store.ingest(src, alerting([article("new")], "asean"), NOW + MINUTE)
     rows = store.list_deliveries()
     assert [(r.title, r.url, r.status) for r in rows] == [
         ("Story new", "https://news.example/new", "pending"),

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from storage import Store
 from storage.migrate import current_revision, upgrade
-from tests.storage.builders import NOW, add_sources, article, no_alerts
+from tests.storage.builders import NOW, add_sources, article, quiet
 
 LATER = NOW + timedelta(minutes=10)
 
@@ -31,11 +31,9 @@ def test_upgrading_keeps_stored_articles_and_lets_one_source_share_a_url(db_url:
         store.upgrade()
         assert current_revision(store.engine) == "0005"
 
-        again = store.ingest(
-            src, [article("a", url="https://news.example/daily")], no_alerts, LATER
-        )
+        again = store.ingest(src, quiet([article("a", url="https://news.example/daily")]), LATER)
         other = article("b", url="https://news.example/daily", title="ASEAN summit")
-        fresh = store.ingest(src, [other], no_alerts, LATER)
+        fresh = store.ingest(src, quiet([other]), LATER)
 
         assert (again.new, again.duplicates) == ([], 1)
         assert [(row.guid, row.url) for row in fresh.new] == [

@@ -9,7 +9,7 @@ import pytest
 
 from storage import Store
 from storage.store_maintenance import worth_vacuuming
-from tests.storage.builders import NOW, add_sources, article, no_alerts
+from tests.storage.builders import NOW, add_sources, article, quiet
 
 OLD = NOW - timedelta(days=400)
 CUTOFF = NOW - timedelta(days=365)
@@ -17,8 +17,8 @@ CUTOFF = NOW - timedelta(days=365)
 
 def test_prune_empties_old_bodies_and_keeps_their_metadata(store: Store) -> None:
     src = add_sources(store, "wire")["wire"]
-    old = store.ingest(src, [article(k, body=f"old body {k}") for k in "abc"], no_alerts, OLD)
-    [fresh] = store.ingest(src, [article("d", body="fresh body")], no_alerts, NOW).new
+    old = store.ingest(src, quiet([article(k, body=f"old body {k}") for k in "abc"]), OLD)
+    [fresh] = store.ingest(src, quiet([article("d", body="fresh body")]), NOW).new
 
     report = store.prune(CUTOFF)
 
@@ -37,10 +37,10 @@ def test_prune_empties_old_bodies_and_keeps_their_metadata(store: Store) -> None
 
 def test_a_pruned_article_still_in_the_feed_is_not_stored_again(store: Store) -> None:
     src = add_sources(store, "wire")["wire"]
-    store.ingest(src, [article("a", body="text")], no_alerts, OLD)
+    store.ingest(src, quiet([article("a", body="text")]), OLD)
     store.prune(CUTOFF)
 
-    result = store.ingest(src, [article("a", body="text")], no_alerts, NOW)
+    result = store.ingest(src, quiet([article("a", body="text")]), NOW)
 
     assert (result.new, result.updated, result.duplicates) == ([], [], 1)
 
@@ -50,7 +50,7 @@ def test_vacuum_gives_the_space_back_to_the_disk(sqlite_url: str, tmp_path: Path
     try:
         src = add_sources(store, "wire")["wire"]
         bodies = [article(f"k{i}", body=f"{i} " + "lorem ipsum " * 2000) for i in range(150)]
-        store.ingest(src, bodies, no_alerts, OLD)
+        store.ingest(src, quiet(bodies), OLD)
         before = _size(tmp_path)
 
         report = store.prune(CUTOFF)

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from storage import ArticleRow, Store
-from tests.storage.builders import NOW, add_sources, article, no_alerts
+from tests.storage.builders import NOW, add_sources, article, quiet
 
 DAY = timedelta(days=1)
 
@@ -17,32 +17,33 @@ def news(store: Store) -> Store:
     ids = add_sources(store, "fresh-news", "khmer-daily")
     store.ingest(
         ids["fresh-news"],
-        [
-            article(
-                "1",
-                title="ASEAN summit opens",
-                summary="Russia sends envoy",
-                published_at=NOW - 3 * DAY,
-            ),
-            article(
-                "2",
-                title="Russia-ASEAN trade talks",
-                summary="In Phnom Pénh",
-                published_at=NOW - DAY,
-            ),
-            article("3", title="ASEAN football final", summary="Cambodia wins"),
-            article(
-                "4",
-                title="Rice prices",
-                summary="Exports rise",
-                body="Russian buyers",
-                published_at=NOW - 2 * DAY,
-            ),
-        ],
-        no_alerts,
+        quiet(
+            [
+                article(
+                    "1",
+                    title="ASEAN summit opens",
+                    summary="Russia sends envoy",
+                    published_at=NOW - 3 * DAY,
+                ),
+                article(
+                    "2",
+                    title="Russia-ASEAN trade talks",
+                    summary="In Phnom Pénh",
+                    published_at=NOW - DAY,
+                ),
+                article("3", title="ASEAN football final", summary="Cambodia wins"),
+                article(
+                    "4",
+                    title="Rice prices",
+                    summary="Exports rise",
+                    body="Russian buyers",
+                    published_at=NOW - 2 * DAY,
+                ),
+            ]
+        ),
         NOW,
     )
-    store.ingest(ids["khmer-daily"], [article("1", guid="k1")], no_alerts, NOW)
+    store.ingest(ids["khmer-daily"], quiet([article("1", guid="k1")]), NOW)
     return store
 
 
@@ -110,10 +111,10 @@ def test_bodies_become_searchable_in_a_deferred_batch(news: Store) -> None:
 
 def test_an_update_replaces_the_indexed_text(store: Store) -> None:
     src = add_sources(store, "fresh-news")["fresh-news"]
-    store.ingest(src, [article("a", title="Draft headline", body="draftbody")], no_alerts, NOW)
+    store.ingest(src, quiet([article("a", title="Draft headline", body="draftbody")]), NOW)
     store.index_bodies()
     edited = article("a", title="Final headline", body="finalbody", content_hash="v2")
-    store.ingest(src, [edited], no_alerts, NOW + DAY)
+    store.ingest(src, quiet([edited]), NOW + DAY)
     assert store.search(["draft"]) == []
     assert titles(store.search(["final", "headline"])) == ["Final headline"]
     store.index_bodies()
@@ -123,15 +124,15 @@ def test_an_update_replaces_the_indexed_text(store: Store) -> None:
 
 def test_pruned_bodies_leave_a_tombstone_that_is_not_re_ingested(store: Store) -> None:
     src = add_sources(store, "fresh-news")["fresh-news"]
-    store.ingest(src, [article("old", body="oldbody")], no_alerts, NOW - 400 * DAY)
-    store.ingest(src, [article("new", body="newbody")], no_alerts, NOW)
+    store.ingest(src, quiet([article("old", body="oldbody")]), NOW - 400 * DAY)
+    store.ingest(src, quiet([article("new", body="newbody")]), NOW)
     store.index_bodies()
 
     assert store.prune_bodies(NOW - 365 * DAY) == 1
     assert store.prune_bodies(NOW - 365 * DAY) == 0
     assert store.search(["oldbody"]) == []
     assert titles(store.search(["story"])) == ["Story new", "Story old"]  # titles stay
-    again = store.ingest(src, [article("old", body="oldbody")], no_alerts, NOW)
+    again = store.ingest(src, quiet([article("old", body="oldbody")]), NOW)
     assert (again.new, again.duplicates) == ([], 1)
     assert [a.body for a in store.iter_articles()] == ["", "newbody"]
 
@@ -146,8 +147,7 @@ def test_full_width_letters_and_ligatures_are_indexed_as_nfkc(store: Store) -> N
     source = add_sources(store, "wire")["wire"]
     store.ingest(
         source,
-        [article("fw", title="ＡＳＥＡＮ summit", summary="", body="ﬁnance ministers meet")],
-        no_alerts,
+        quiet([article("fw", title="ＡＳＥＡＮ summit", summary="", body="ﬁnance ministers meet")]),
         NOW,
     )
     while store.index_bodies():

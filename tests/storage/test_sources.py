@@ -9,7 +9,7 @@ import pytest
 
 from storage import DueSource, PollResult, SourceSpec, Store
 from storage.store_sources import source_status
-from tests.storage.builders import NOW, add_sources, article, no_alerts
+from tests.storage.builders import NOW, add_sources, article, quiet
 
 SOON = NOW + timedelta(minutes=5)
 
@@ -219,6 +219,6 @@ def test_source_status(error_count: int, next_poll: datetime | None, status: str
 
 def test_source_statuses_count_each_sources_articles(store: Store) -> None:
     ids = add_sources(store, "a", "b")
-    store.ingest(ids["a"], [article("1"), article("2")], no_alerts, NOW)
-    store.ingest(ids["b"], [article("1", guid="b-1")], no_alerts, NOW)  # a sighting
+    store.ingest(ids["a"], quiet([article("1"), article("2")]), NOW)
+    store.ingest(ids["b"], quiet([article("1", guid="b-1")]), NOW)  # a sighting
     assert {s.name: s.articles for s in store.source_statuses(NOW)} == {"a": 2, "b": 0}

@@ -6,7 +6,7 @@ import threading
 from datetime import timedelta
 
 from storage import PollResult, Store
-from tests.storage.builders import NOW, add_sources, alert_rules, article
+from tests.storage.builders import NOW, add_sources, alerting, article
 
 ROUNDS = 25
 
@@ -26,7 +26,7 @@ def test_two_threads_writing_one_sqlite_file_both_succeed(sqlite_url: str) -> No
             for n in range(ROUNDS):
                 rounds.wait()
                 batch = [article(f"{index}-{n}-{k}") for k in range(20)]
-                store.ingest(source_id, batch, alert_rules("asean"), NOW)
+                store.ingest(source_id, alerting(batch, "asean"), NOW)
                 store.claim_deliveries(NOW, limit=5)
                 store.record_poll(PollResult(source_id, NOW, NOW + timedelta(minutes=n)))
         except BaseException as exc:

@@ -42,6 +42,7 @@ def _int(name: str, *, default: str | None = None) -> sa.Column[object]:
 
 
 def upgrade() -> None:
+    # Long on purpose: the initial schema is declared in one place, table by table.
     op.create_table(
         "source",
         sa.Column("id", sa.Integer(), primary_key=True),
