@@ -105,6 +105,7 @@ def _orm(store: Store, source_id: int, batch: Sequence[ArticleIn]) -> None:
                 guid=a.guid,
                 url=a.url,
                 canonical_url=a.canonical_url,
+                url_key=a.canonical_url,  # the first copy of a URL holds it (migration 0005)
                 title=a.title,
                 summary=a.summary,
                 body=a.body,

@@ -14,25 +14,11 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import TYPE_CHECKING
 
+from monitor.match.compiled import DEFAULT_FIELDS, FIELD_MASKS, SEGMENTS, Compiled
 from monitor.match.text import SEGMENT_MARK, fold_text, separated
 
-if TYPE_CHECKING:
-    from monitor.match.engine import Compiled
-
 __all__ = ["DEFAULT_FIELDS", "FIELD_MASKS", "SEGMENTS", "Hit", "Scan"]
-
-SEGMENTS = ("title", "summary", "body", "url", "author", "source")
-DEFAULT_FIELDS = 0b111
-FIELD_MASKS: dict[str | None, int] = {
-    None: DEFAULT_FIELDS,
-    "title": 0b1,
-    "body": 0b110,  # the article text: summary and body
-    "url": 1 << 3,
-    "author": 1 << 4,
-    "source": 1 << 5,
-}
 
 
 @dataclass(frozen=True, slots=True)
