@@ -21,6 +21,8 @@ from storage.types import (
     DueSource,
     IngestResult,
     PollResult,
+    ReplicaInfo,
+    ReplicaRow,
     SourceSpec,
     SourceStatus,
 )
@@ -35,6 +37,8 @@ __all__ = [
     "DueSource",
     "IngestResult",
     "PollResult",
+    "ReplicaInfo",
+    "ReplicaRow",
     "SourceSpec",
     "SourceStatus",
     "StorageError",

@@ -1,4 +1,4 @@
-"""The tables: source, article, sighting and delivery.
+"""The tables: source, article, sighting, delivery, replica and job_run.
 
 Times are stored as naive UTC on both databases (`UTCDateTime`) and handed back
 tz-aware. The full-text index is not a model: it is dialect-specific (an FTS5
@@ -21,10 +21,14 @@ __all__ = [
     "ARTICLE",
     "DELIVERY",
     "DELIVERY_STATUSES",
+    "JOB_RUN",
+    "REPLICA",
     "SIGHTING",
     "SOURCE",
     "Article",
     "Delivery",
+    "JobRun",
+    "Replica",
     "Sighting",
     "Source",
     "UTCDateTime",
@@ -67,6 +71,7 @@ class Source(SQLModel, table=True):
     last_modified: str | None = None
     next_poll_at: datetime | None = _time(index=True)
     lease_until: datetime | None = _time()
+    claimed_by: str | None = None  # the replica holding the lease (`ReplicaInfo.id`)
     last_poll_at: datetime | None = _time()
     last_success_at: datetime | None = _time()
     error_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
@@ -151,6 +156,7 @@ class Delivery(SQLModel, table=True):
     attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     next_attempt_at: datetime | None = _time()
     lease_until: datetime | None = _time()
+    claimed_by: str | None = None  # the replica sending it (`ReplicaInfo.id`)
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = _time(nullable=False)
     first_attempt_at: datetime | None = _time()
@@ -160,8 +166,32 @@ class Delivery(SQLModel, table=True):
     spans: str = Field(default="[]", sa_type=sa.Text)  # JSON array of [start, end]
 
 
+class Replica(SQLModel, table=True):
+    """A running replica's heartbeat: `newsmon replicas` lists these."""
+
+    id: str = Field(primary_key=True)
+    host: str
+    pid: int
+    version: str
+    started_at: datetime = _time(nullable=False)
+    last_seen: datetime = _time(nullable=False)
+
+
+class JobRun(SQLModel, table=True):
+    """A singleton job's run: the primary key lets one replica per (job, period) in."""
+
+    __tablename__ = "job_run"
+
+    job: str = Field(primary_key=True)
+    period: str = Field(primary_key=True)
+    claimant: str
+    claimed_at: datetime = _time(nullable=False, index=True)
+
+
 metadata = SQLModel.metadata
 SOURCE: sa.Table = metadata.tables["source"]
 ARTICLE: sa.Table = metadata.tables["article"]
 SIGHTING: sa.Table = metadata.tables["sighting"]
 DELIVERY: sa.Table = metadata.tables["delivery"]
+REPLICA: sa.Table = metadata.tables["replica"]
+JOB_RUN: sa.Table = metadata.tables["job_run"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeAlias, TypeVar
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
-__all__ = ["CHUNK", "AnyRow", "chunks", "insert_or_ignore", "utc"]
+__all__ = ["CHUNK", "AnyRow", "chunks", "insert_or_ignore", "transaction_lock", "utc"]
 
 T = TypeVar("T")
 
@@ -32,6 +33,18 @@ def insert_or_ignore(conn: Connection, table: sa.Table) -> postgresql.Insert | s
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     return sqlite.insert(table).on_conflict_do_nothing()
+
+
+def transaction_lock(conn: Connection, name: str) -> None:
+    """Serialise transactions that take the lock `name`, until the transaction ends.
+
+    PostgreSQL: a transaction-level advisory lock keyed by the name's hash.
+    SQLite needs none: writes run in ``BEGIN IMMEDIATE``, one writer at a time.
+    """
+    if conn.dialect.name == "postgresql":
+        digest = hashlib.blake2b(f"newsmon:{name}".encode(), digest_size=8).digest()
+        key = int.from_bytes(digest, "big", signed=True)
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def utc(value: datetime) -> datetime:

@@ -1,29 +1,24 @@
 """The store: the one object the rest of newsmon uses to reach the database.
 
 Synchronous (the daemon calls it through ``asyncio.to_thread``); each method is
-one transaction, write methods take the write lock up front. Every SQLAlchemy
+one transaction (`StoreBase`), write methods take the write lock up front. Every SQLAlchemy
 or driver error leaves as `StorageError` naming the operation, e.g.
 ``storage: ingest: database is locked``; database passwords never appear.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from datetime import datetime
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
-from storage import migrate
 from storage import store_articles as articles
 from storage import store_backfill as backfill
 from storage import store_deliveries as deliveries
 from storage import store_maintenance as maintenance
+from storage import store_replicas as replicas
 from storage import store_sources as sources
-from storage.engine import make_engine, normalise_url, safe_url, translate_errors, writer
-from storage.errors import StorageError
+from storage.engine import translate_errors
+from storage.store_base import StoreBase
 from storage.store_ingest import ingest, unchanged_guids
 from storage.store_search import search
 from storage.types import (
@@ -39,6 +34,8 @@ from storage.types import (
     IngestResult,
     PollResult,
     PruneReport,
+    ReplicaInfo,
+    ReplicaRow,
     SourceSpec,
     SourceStatus,
 )
@@ -46,74 +43,8 @@ from storage.types import (
 __all__ = ["Store"]
 
 
-class Store:
-    """Sources, articles and the delivery outbox in SQLite or PostgreSQL."""
-
-    def __init__(self, url: str, *, read_only: bool = False) -> None:
-        """Set up the engine; no connection is made and no schema is touched."""
-        with translate_errors(f"cannot open database {safe_url(url)}"):
-            self._url = normalise_url(url)
-            self.engine = make_engine(url, read_only=read_only)
-        self._writer = writer(self.engine)
-        self.read_only = read_only  # opened by `open_for_reading` on a read-only database
-
-    @classmethod
-    def open(cls, url: str) -> Store:
-        """A store whose schema is upgraded to the newest migration."""
-        store = cls(url)
-        try:
-            with translate_errors(f"cannot open database {store.url}", store._url):
-                migrate.upgrade(store.engine)
-        except StorageError:
-            store.close()
-            raise
-        return store
-
-    @classmethod
-    def open_for_reading(cls, url: str) -> Store:
-        """A store for listing, search and export: as `open` when the database can
-        be written, else read-only, migrating and writing nothing (a SQLite file
-        on a read-only mount, or one that is not writable)."""
-        parsed = normalise_url(url)
-        path = parsed.database
-        if parsed.get_backend_name() == "sqlite" and path and os.path.isfile(path):
-            folder = os.path.dirname(os.path.abspath(path))
-            if not (os.access(path, os.W_OK) and os.access(folder, os.W_OK)):
-                return cls(url, read_only=True)
-        return cls.open(url)
-
-    @property
-    def url(self) -> str:
-        """The database URL with its password masked."""
-        return safe_url(self._url)
-
-    @contextmanager
-    def _read(self, operation: str) -> Iterator[Connection]:
-        with translate_errors(operation, self._url), self.engine.begin() as conn:
-            yield conn
-
-    @contextmanager
-    def _write(self, operation: str) -> Iterator[Connection]:
-        with translate_errors(operation, self._url), self._writer.begin() as conn:
-            yield conn
-
-    def upgrade(self) -> None:
-        """Apply pending migrations (``newsmon db upgrade``); a no-op when current."""
-        with translate_errors("db upgrade", self._url):
-            migrate.upgrade(self.engine)
-
-    def close(self) -> None:
-        """Close every pooled connection."""
-        self.engine.dispose()
-
-    def ping(self) -> bool:
-        """Whether the database answers."""
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
-        except sa.exc.SQLAlchemyError:
-            return False
-        return True
+class Store(StoreBase):
+    """Sources, articles, the delivery outbox and the replicas sharing them."""
 
     # sources
 
@@ -123,11 +54,19 @@ class Store:
             sources.sync_sources(conn, specs, now)
 
     def claim_due_sources(
-        self, now: datetime, *, limit: int = 100, lease_seconds: int = 600
+        self,
+        now: datetime,
+        *,
+        limit: int = 100,
+        lease_seconds: int = 600,
+        claimant: str | None = None,
     ) -> list[DueSource]:
-        """Lease up to `limit` due sources, soonest first; none is handed out twice."""
+        """Lease up to `limit` due sources, soonest first, to `claimant`; none is
+        handed out twice."""
         with self._write("claim due sources") as conn:
-            return sources.claim_due_sources(conn, now, limit=limit, lease_seconds=lease_seconds)
+            return sources.claim_due_sources(
+                conn, now, limit=limit, lease_seconds=lease_seconds, claimant=claimant
+            )
 
     def claim_sources(
         self,
@@ -136,11 +75,14 @@ class Store:
         *,
         lease_seconds: int = 600,
         force: bool = False,
+        claimant: str | None = None,
     ) -> list[DueSource]:
         """Lease the named active sources (all when None), due or not (``run --once``),
         except those held back by an error backoff or Retry-After unless `force`."""
         with self._write("claim sources") as conn:
-            return sources.claim_sources(conn, names, now, lease_seconds=lease_seconds, force=force)
+            return sources.claim_sources(
+                conn, names, now, lease_seconds=lease_seconds, force=force, claimant=claimant
+            )
 
     def held_sources(self, names: Sequence[str] | None, now: datetime) -> list[HeldSource]:
         """The sources whose retry after errors waits in the future."""
@@ -276,6 +218,7 @@ class Store:
         limit: int = 100,
         lease_seconds: int = 300,
         retries_only: bool = False,
+        claimant: str | None = None,
     ) -> list[ClaimedDelivery]:
         """Lease due deliveries (and ones whose sender's lease ran out) for sending.
 
@@ -290,6 +233,7 @@ class Store:
                 limit=limit,
                 lease_seconds=lease_seconds,
                 retries_only=retries_only,
+                claimant=claimant,
             )
 
     def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
@@ -328,3 +272,25 @@ class Store:
         """Deliveries per status, every status present."""
         with self._read("delivery counts") as conn:
             return deliveries.delivery_counts(conn)
+
+    # replicas
+
+    def heartbeat(self, replica: ReplicaInfo, now: datetime) -> None:
+        """Record that `replica` is running: its row, last seen `now`."""
+        with self._write("heartbeat") as conn:
+            replicas.heartbeat(conn, replica, now)
+
+    def forget_replica(self, replica_id: str) -> None:
+        """A clean stop: delete the replica's row and release the leases it holds."""
+        with self._write("forget replica") as conn:
+            replicas.forget_replica(conn, replica_id)
+
+    def replicas(self, now: datetime, *, stale_after: float = 60.0) -> list[ReplicaRow]:
+        """The replicas, alive when seen within `stale_after` seconds, with their holds."""
+        with self._read("replicas") as conn:
+            return replicas.replicas(conn, now, stale_after=stale_after)
+
+    def claim_job(self, job: str, period: str, claimant: str, now: datetime) -> bool:
+        """True for exactly one caller per (job, period) across replicas: the one to run it."""
+        with self._write("claim job") as conn:
+            return replicas.claim_job(conn, job, period, claimant, now)

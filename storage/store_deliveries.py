@@ -36,6 +36,10 @@ __all__ = [
 ]
 
 
+# What every end of a claim writes: no lease, no claimant.
+_UNCLAIMED: dict[str, Any] = {"lease_until": None, "claimed_by": None}
+
+
 def delivery_values(
     article_id: int, cluster_id: int, delivery: DeliveryIn, now: datetime
 ) -> dict[str, Any]:
@@ -90,13 +94,14 @@ def claim_deliveries(
     limit: int,
     lease_seconds: int,
     retries_only: bool = False,
+    claimant: str | None = None,
 ) -> list[ClaimedDelivery]:
     """Lease the due deliveries, oldest due first, with their articles and outlets.
 
     Due: pending or failed with `next_attempt_at` reached, or sending with an
     expired lease (its sender died). `retries_only` leaves pending rows alone
     (digest rows wait for their schedule; their retries do not).
-    PostgreSQL skips rows other replicas hold.
+    PostgreSQL skips rows other replicas hold; `claimant` is recorded on the rows.
     """
     waiting = ("failed",) if retries_only else ("pending", "failed")
     retry_due = sa.and_(DELIVERY.c.status.in_(waiting), DELIVERY.c.next_attempt_at <= now)
@@ -119,6 +124,7 @@ def claim_deliveries(
             .values(
                 status="sending",
                 lease_until=lease,
+                claimed_by=claimant,
                 first_attempt_at=sa.func.coalesce(DELIVERY.c.first_attempt_at, now),
             )
         )
@@ -171,9 +177,7 @@ def _update(
 def mark_sent(conn: Connection, ids: Sequence[int], now: datetime) -> None:
     """The channel accepted these deliveries."""
     attempts = DELIVERY.c.attempts + 1
-    _update(
-        conn, ids, {"status": "sent", "sent_at": now, "attempts": attempts, "lease_until": None}
-    )
+    _update(conn, ids, {"status": "sent", "sent_at": now, "attempts": attempts, **_UNCLAIMED})
 
 
 def mark_failed(
@@ -190,14 +194,14 @@ def mark_failed(
         "attempts": DELIVERY.c.attempts + 1,
         "last_error": error,
         "next_attempt_at": next_attempt_at,
-        "lease_until": None,
+        **_UNCLAIMED,
     }
     _update(conn, ids, values)
 
 
 def release(conn: Connection, ids: Sequence[int]) -> None:
     """Hand claimed deliveries back unsent (shutdown); no attempt is counted."""
-    _update(conn, ids, {"status": "pending", "lease_until": None}, statuses=("sending",))
+    _update(conn, ids, {"status": "pending", **_UNCLAIMED}, statuses=("sending",))
 
 
 def defer(conn: Connection, ids: Sequence[int], until: datetime, reason: str) -> None:
@@ -206,7 +210,7 @@ def defer(conn: Connection, ids: Sequence[int], until: datetime, reason: str) ->
     No attempt is counted; the status is ``failed`` so a digest row is retried
     at `until` rather than waiting for its next scheduled digest.
     """
-    values = {"status": "failed", "next_attempt_at": until, "lease_until": None}
+    values = {"status": "failed", "next_attempt_at": until, **_UNCLAIMED}
     _update(conn, ids, {**values, "last_error": reason}, statuses=("sending",))
 
 
@@ -215,7 +219,7 @@ def requeue(conn: Connection, ids: Sequence[int], now: datetime) -> list[int]:
     values = {
         "status": "pending",
         "next_attempt_at": now,
-        "lease_until": None,
+        **_UNCLAIMED,
         "first_attempt_at": None,
     }
     return _update(conn, ids, values, statuses=("failed", "dead"))

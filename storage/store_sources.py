@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from storage.models import ARTICLE, SOURCE
-from storage.sql import AnyRow, utc
+from storage.sql import AnyRow, insert_or_ignore, transaction_lock, utc
 from storage.types import DueSource, HeldSource, PollResult, SourceSpec, SourceStatus
 
 __all__ = [
@@ -41,20 +41,41 @@ _DUE_COLUMNS = (
 )
 
 
+# What a sync compares: the columns every schema version has, so older
+# migrations' tests can still configure sources.
+_SYNC_COLUMNS = (
+    SOURCE.c.id,
+    SOURCE.c.name,
+    SOURCE.c.url,
+    SOURCE.c.kind,
+    SOURCE.c.interval_seconds,
+    SOURCE.c.active,
+    SOURCE.c.etag,
+    SOURCE.c.last_modified,
+    SOURCE.c.next_poll_at,
+    SOURCE.c.last_poll_at,
+)
+
+
 def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -> None:
     """Mirror the configured sources; those no longer configured become inactive.
 
     A source whose URL changed forgets its validators (ETag, Last-Modified),
     which belonged to the old URL, and is due at once. A changed interval moves
     the next poll to at most one new interval after the last poll.
+
+    Replicas starting together all run this: the lock makes each sync wait for
+    the one before it and then read what that one wrote (SQLite's BEGIN
+    IMMEDIATE does the same), and a new name is inserted only if still absent.
     """
-    existing = {row.name: row for row in conn.execute(sa.select(SOURCE))}
+    transaction_lock(conn, "sync sources")
+    existing = {row.name: row for row in conn.execute(sa.select(*_SYNC_COLUMNS))}
     for spec in specs:
         old = existing.get(spec.name)
         fields = {"url": spec.url, "kind": spec.kind, "interval_seconds": spec.interval_seconds}
         if old is None:
             conn.execute(
-                SOURCE.insert().values(
+                insert_or_ignore(conn, SOURCE).values(
                     name=spec.name, active=True, next_poll_at=now, created_at=now, **fields
                 )
             )
@@ -82,6 +103,7 @@ def _claim(
     now: datetime,
     lease_seconds: int,
     limit: int | None,
+    claimant: str | None,
 ) -> list[DueSource]:
     free = sa.or_(SOURCE.c.lease_until.is_(None), SOURCE.c.lease_until < now)
     # SKIP LOCKED (PostgreSQL) lets replicas claim side by side; SQLite ignores it
@@ -97,7 +119,11 @@ def _claim(
     if rows:
         lease = now + timedelta(seconds=lease_seconds)
         ids = [row.id for row in rows]
-        conn.execute(SOURCE.update().where(SOURCE.c.id.in_(ids)).values(lease_until=lease))
+        conn.execute(
+            SOURCE.update()
+            .where(SOURCE.c.id.in_(ids))
+            .values(lease_until=lease, claimed_by=claimant)
+        )
     return [_due(row) for row in rows]
 
 
@@ -117,10 +143,15 @@ def _due(row: AnyRow) -> DueSource:
 
 
 def claim_due_sources(
-    conn: Connection, now: datetime, *, limit: int, lease_seconds: int
+    conn: Connection,
+    now: datetime,
+    *,
+    limit: int,
+    lease_seconds: int,
+    claimant: str | None = None,
 ) -> list[DueSource]:
-    """Lease the active sources whose next poll is due, soonest first."""
-    return _claim(conn, [SOURCE.c.next_poll_at <= now], now, lease_seconds, limit)
+    """Lease the active sources whose next poll is due, soonest first, to `claimant`."""
+    return _claim(conn, [SOURCE.c.next_poll_at <= now], now, lease_seconds, limit, claimant)
 
 
 def _held(now: datetime) -> sa.ColumnElement[bool]:
@@ -136,6 +167,7 @@ def claim_sources(
     *,
     lease_seconds: int,
     force: bool = False,
+    claimant: str | None = None,
 ) -> list[DueSource]:
     """Lease the named active sources (all when `names` is None), due or not,
     except those held back after errors (see `held_sources`) unless `force`."""
@@ -144,7 +176,7 @@ def claim_sources(
         where.append(SOURCE.c.name.in_(list(names)))
     if not force:
         where.append(sa.not_(_held(now)))
-    return _claim(conn, where, now, lease_seconds, limit=None)
+    return _claim(conn, where, now, lease_seconds, None, claimant)
 
 
 def held_sources(conn: Connection, names: Sequence[str] | None, now: datetime) -> list[HeldSource]:
@@ -174,13 +206,18 @@ def renew_leases(conn: Connection, ids: Sequence[int], until: datetime) -> None:
 def release_leases(conn: Connection, ids: Sequence[int]) -> None:
     """Give up the leases of sources this process will not poll after all."""
     if ids:
-        conn.execute(SOURCE.update().where(SOURCE.c.id.in_(list(ids))).values(lease_until=None))
+        conn.execute(
+            SOURCE.update()
+            .where(SOURCE.c.id.in_(list(ids)))
+            .values(lease_until=None, claimed_by=None)
+        )
 
 
 def record_poll(conn: Connection, result: PollResult) -> None:
     """Store what a poll did and release the source's lease."""
     values: dict[str, object] = {
         "lease_until": None,
+        "claimed_by": None,
         "last_poll_at": result.polled_at,
         "next_poll_at": result.next_poll_at,
         "items_seen_last": result.items_seen,

@@ -22,6 +22,8 @@ __all__ = [
     "IngestResult",
     "PollResult",
     "PruneReport",
+    "ReplicaInfo",
+    "ReplicaRow",
     "SourceSpec",
     "SourceStatus",
 ]
@@ -243,3 +245,29 @@ class PruneReport:
             f"pruned the bodies of {self.pruned} article(s) fetched before "
             f"{self.before.isoformat(timespec='seconds')} ({self.articles} articles kept){tail}"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaInfo:
+    """Who a running replica is: its claimant id and what its heartbeat row says."""
+
+    id: str  # the claimant id stored in `claimed_by` (host, pid, start time)
+    host: str
+    pid: int
+    started_at: datetime
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaRow:
+    """A replica as `newsmon replicas` shows it, with what it holds now."""
+
+    id: str
+    host: str
+    pid: int
+    started_at: datetime
+    last_seen: datetime
+    alive: bool  # its last heartbeat is recent (within `stale_after`)
+    sources: list[str]  # names of the sources it holds an unexpired lease on
+    deliveries: int  # deliveries it holds claimed (sending, lease unexpired)
+    version: str = ""

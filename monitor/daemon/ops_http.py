@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from prometheus_client import generate_latest
+from prometheus_client.registry import Collector
 
 from monitor import __version__
 from monitor.clock import iso
+from monitor.daemon.replica import ReplicaLabelled
 from monitor.errors import MonitorError
 from monitor.metrics import ALERTS_PENDING, DISPATCHER_LAST_TICK, REGISTRY, SOURCES
 from storage import StorageError, Store
@@ -63,6 +65,7 @@ def health(
     started_at: datetime,
     dispatch_seconds: float,
     state: StoreState,
+    replica: str | None = None,
 ) -> Health:
     """Healthy while the dispatcher ticked within 3 intervals and the database answers.
 
@@ -82,6 +85,7 @@ def health(
         "status": "ok" if not problems else "unhealthy",
         "problems": problems,
         "version": __version__,
+        "replica": replica,
         "last_tick": iso(last_tick),
         "seconds_since_tick": round(silent, 1) if last_tick else None,
         "database": "ok" if state.database_ok else "unreachable",
@@ -124,8 +128,14 @@ class OpsServer:
         last_tick: Callable[[], datetime | None],
         metrics_token: Callable[[], str | None],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        replica: str | None = None,
     ) -> None:
         self._store = store
+        self._replica = replica
+        # Every sample names the replica, so one Prometheus scraping several keeps them apart.
+        self._metrics: Collector = (
+            REGISTRY if replica is None else ReplicaLabelled(REGISTRY, replica)
+        )
         self._host, self._port = host, port
         self._dispatch_seconds = dispatch_seconds
         self._last_tick = last_tick
@@ -199,11 +209,12 @@ class OpsServer:
                 started_at=self._started_at,
                 dispatch_seconds=self._dispatch_seconds,
                 state=state,
+                replica=self._replica,
             )
             body = json.dumps(answer.body).encode() + b"\n"
             return _Response(answer.status, body, "application/json")
         _refresh_gauges(state, self._last_tick())
-        return _Response(200, generate_latest(REGISTRY), _METRICS_TYPE)
+        return _Response(200, generate_latest(self._metrics), _METRICS_TYPE)
 
 
 def _refresh_gauges(state: StoreState, last_tick: datetime | None) -> None:

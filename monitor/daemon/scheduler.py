@@ -10,7 +10,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -19,7 +19,14 @@ from apscheduler.triggers.cron import CronTrigger
 from monitor.config.cron import parse_crontab
 from monitor.config.load import Config
 from monitor.daemon.service import Daemon
-from monitor.daemon.tasks import delivery_loop, drain_polls, ops_server, prune
+from monitor.daemon.tasks import (
+    delivery_loop,
+    drain_polls,
+    forget_replica,
+    heartbeat_loop,
+    ops_server,
+    prune,
+)
 from monitor.delivery.digest import send_digests
 from monitor.delivery.outbox import SendOutcome
 from monitor.errors import MonitorError
@@ -41,7 +48,9 @@ log = logging.getLogger("newsmon.scheduler")
 
 DISPATCH_SECONDS = 5.0
 DRAIN_SECONDS = 30.0
-DIGEST_JITTER = 30  # seconds: replicas and neighbours do not all send at hh:00:00
+# Seconds: replicas and neighbours do not all send at hh:00:00. Under a minute,
+# so the minute of a jittered fire time is the cron time (the digest's period).
+DIGEST_JITTER = 30
 
 
 async def run_daemon(
@@ -67,6 +76,8 @@ async def run_daemon(
         loop.add_signal_handler(sig, stop.set)
 
     await daemon.sync_sources()
+    beating = asyncio.Event()
+    heartbeat = asyncio.create_task(heartbeat_loop(daemon, beating))
     daemon.refilling = True
     scheduler = _scheduler(daemon, dispatch_seconds)
     reloads = _Reloads(daemon, reload, scheduler) if reload is not None else None
@@ -86,6 +97,10 @@ async def run_daemon(
         daemon.wake.set()
         await delivery  # its last pass sends what the drained polls queued
         scheduler.shutdown(wait=False)
+        # Only now is nothing in flight: the row goes, and whatever is still held is released.
+        beating.set()
+        await heartbeat
+        await forget_replica(daemon)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         if server is not None:
@@ -253,8 +268,12 @@ class DigestTimer:
 
     def due(self, now: datetime) -> list[str]:
         """The rules due at `now`; each is then scheduled for its next fire time."""
-        due = [rule for rule, at in self._next.items() if at is not None and at <= now]
-        for rule in due:
+        return [rule for rule, _ in self.due_at(now)]
+
+    def due_at(self, now: datetime) -> list[tuple[str, datetime]]:
+        """The rules due at `now` with the time each was due; each is then rescheduled."""
+        due = [(rule, at) for rule, at in self._next.items() if at is not None and at <= now]
+        for rule, _ in due:
             self._next[rule] = self._after(rule, now)
         return due
 
@@ -311,10 +330,18 @@ async def run_due_digests(daemon: Daemon, timer: DigestTimer) -> list[SendOutcom
     """Send the digests due now by `daemon.clock()`, then retry failed digests that are due.
 
     Retries come from the database (failed rows whose next attempt is due),
-    not from this timer, so they survive a restart.
+    not from this timer, so they survive a restart. Every replica's timer
+    fires; the claim of the rule's period lets exactly one of them send.
     """
     outcomes: list[SendOutcome] = []
-    for rule in timer.due(daemon.clock()):
+    for rule, at in timer.due_at(daemon.clock()):
+        period = f"{at.astimezone(UTC):%Y-%m-%dT%H:%M}:00Z"
+        claimed = await asyncio.to_thread(
+            daemon.store.claim_job, f"digest:{rule}", period, daemon.replica.id, daemon.clock()
+        )
+        if not claimed:
+            log.info("digest %s: sent by another replica", rule, extra={"rule": rule})
+            continue
         sent = await daemon.send_digests([rule])
         if not sent:
             log.info("digest %s: nothing new", rule, extra={"rule": rule})

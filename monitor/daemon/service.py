@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from monitor import metrics
 from monitor.config.load import Config
+from monitor.daemon.replica import replica_info
 from monitor.delivery.digest import send_digests
 from monitor.delivery.outbox import Deliverer, DeliveryReport, SendOutcome
 from monitor.fetch import Fetcher, FetchLimits
@@ -25,7 +26,7 @@ from monitor.pipeline.poll import PollContext, PollReport, compile_config_rules,
 from monitor.sources.extract import Extractor
 from notifiers import Channels
 from storage import StorageError, Store
-from storage.types import DueSource, HeldSource, PruneReport, SourceSpec
+from storage.types import DueSource, HeldSource, PruneReport, ReplicaInfo, SourceSpec
 
 __all__ = ["MIN_LEASE", "Daemon", "describe_held", "fetch_limits", "source_specs"]
 
@@ -71,6 +72,8 @@ class Daemon:
     channels: Channels
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     rng: random.Random = field(default_factory=random.Random)
+    # Who claims: written on every lease this process takes (see `newsmon replicas`).
+    replica: ReplicaInfo = field(default_factory=replica_info)
     # One article-extraction pool for the daemon's life: every poll and reload shares it.
     extractor: Extractor = field(default_factory=Extractor)
     in_flight: set[asyncio.Task[PollReport]] = field(default_factory=set)
@@ -139,6 +142,7 @@ class Daemon:
                 self.clock(),
                 limit=free,
                 lease_seconds=self.lease_seconds,
+                claimant=self.replica.id,
             )
             for source in due:
                 self._start(source)
@@ -173,6 +177,7 @@ class Daemon:
                         self.clock(),
                         lease_seconds=self.lease_seconds,
                         force=force,
+                        claimant=self.replica.id,
                     )
                     tasks += [self._start(source) for source in due]
                     continue
@@ -197,7 +202,13 @@ class Daemon:
 
     def deliverer(self) -> Deliverer:
         lease = self.config.settings.delivery_lease
-        return Deliverer(self.store, self.channels, clock=self.clock, lease_seconds=lease)
+        return Deliverer(
+            self.store,
+            self.channels,
+            clock=self.clock,
+            lease_seconds=lease,
+            claimant=self.replica.id,
+        )
 
     async def deliver(self) -> DeliveryReport:
         return await self.deliverer().deliver_pending()

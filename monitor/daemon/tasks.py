@@ -1,4 +1,5 @@
-"""The daemon's work beside its scheduled jobs: delivery loop, stop drain, ops server, retention.
+"""The daemon's work beside its scheduled jobs: delivery loop, stop drain, ops server,
+retention, and the replica's heartbeat.
 
 Plain asyncio, no APScheduler: `monitor.daemon.scheduler` wires these around
 the jobs it schedules. Each is stoppable and outlives a failing pass.
@@ -9,12 +10,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC
 
 from monitor.daemon.ops_http import OpsServer
+from monitor.daemon.replica import HEARTBEAT_SECONDS
 from monitor.daemon.service import Daemon
 from storage import StorageError
 
-__all__ = ["delivery_loop", "drain_polls", "ops_server", "prune"]
+__all__ = [
+    "delivery_loop",
+    "drain_polls",
+    "forget_replica",
+    "heartbeat_loop",
+    "ops_server",
+    "prune",
+]
 
 log = logging.getLogger("newsmon.scheduler")
 
@@ -60,12 +70,53 @@ def ops_server(daemon: Daemon, dispatch_seconds: float) -> OpsServer:
         last_tick=lambda: daemon.last_tick,
         metrics_token=lambda: daemon.config.settings.http.metrics_token,
         clock=daemon.clock,
+        replica=daemon.replica.id,
     )
 
 
 async def prune(daemon: Daemon) -> None:
-    """The retention job: prune the archive; a failure is logged, never raised."""
+    """The retention job: prune the archive; a failure is logged, never raised.
+
+    Every replica's scheduler fires it; the day's claim lets one of them run it.
+    """
+    if daemon.config.settings.retention is None:
+        return
+    now = daemon.clock()
+    day = now.astimezone(UTC).date().isoformat()
     try:
+        claimed = await asyncio.to_thread(
+            daemon.store.claim_job, "retention", day, daemon.replica.id, now
+        )
+        if not claimed:
+            log.info("retention: another replica runs it today (%s)", day)
+            return
         await daemon.prune()
     except StorageError as exc:  # tomorrow is another day; the archive is intact
         log.error("retention: %s", exc)
+
+
+async def heartbeat_loop(
+    daemon: Daemon, stop: asyncio.Event, period: float = HEARTBEAT_SECONDS
+) -> None:
+    """Record that this replica is alive now and every `period` seconds until `stop`.
+
+    A missed beat is logged, not fatal: the replica's leases, not its
+    heartbeat, protect the work; the row only shows who is there.
+    """
+    while True:
+        try:
+            await asyncio.to_thread(daemon.store.heartbeat, daemon.replica, daemon.clock())
+        except StorageError as exc:
+            log.warning("heartbeat: %s", exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=period)
+        if stop.is_set():
+            return
+
+
+async def forget_replica(daemon: Daemon) -> None:
+    """A clean stop: remove this replica's row and release what it still holds."""
+    try:
+        await asyncio.to_thread(daemon.store.forget_replica, daemon.replica.id)
+    except StorageError as exc:  # the row goes stale and shows as not alive
+        log.warning("forgetting replica %s: %s", daemon.replica.id, exc)

@@ -82,12 +82,14 @@ class Deliverer:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         batch: int = 500,
         lease_seconds: int = DELIVERY_LEASE_SECONDS,
+        claimant: str | None = None,
     ) -> None:
         self.store = store
         self.channels = channels
         self.clock = clock
         self.batch = batch
         self.lease_seconds = lease_seconds
+        self.claimant = claimant  # the replica id written on the rows it claims
         for name in channels.names():  # dashboards see 0, not a missing series
             metrics.ALERTS_FAILED.labels(name)
             metrics.ALERTS_DEAD.labels(name)
@@ -105,6 +107,7 @@ class Deliverer:
             limit=self.batch,
             lease_seconds=self.lease_seconds,
             retries_only=retries_only,
+            claimant=self.claimant,
         )
 
     async def deliver_pending(self) -> DeliveryReport:

@@ -99,12 +99,17 @@ class DaemonProcess:
 
 
 def metric(text: str, name: str, labels: str = "") -> float:
-    """One sample's value in Prometheus text: metric(t, "newsmon_polls_total", 'outcome="ok"')."""
-    wanted = f"{name}{{{labels}}}" if labels else name
+    """One sample's value in Prometheus text: metric(t, "newsmon_polls_total", 'outcome="ok"').
+
+    The sample may carry more labels than `labels` names (a daemon adds `replica`).
+    """
+    wanted = set(labels.split(",")) if labels else set()
     for line in text.splitlines():
-        if line.startswith(wanted + " "):
-            return float(line.rsplit(" ", 1)[1])
-    raise AssertionError(f"no sample {wanted} in:\n{text}")
+        sample, _, value = line.rpartition(" ")
+        found, _, rest = sample.partition("{")
+        if found == name and wanted <= set(filter(None, rest.rstrip("}").split(","))):
+            return float(value)
+    raise AssertionError(f"no sample {name}{{{labels}}} in:\n{text}")
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import threading
 import time
 from pathlib import Path
@@ -51,6 +52,8 @@ def test_healthz_and_metrics_describe_the_running_daemon(
         assert health["database"] == "ok"
         assert health["last_tick"].endswith("Z")
         assert health["sources"] == {"total": 1, "ok": 1, "erroring": 0}
+        replica = health["replica"]  # HOST:PID:STARTTS, the id `newsmon replicas` lists
+        assert replica.startswith(f"{socket.gethostname()}:{daemon.proc.pid}:")
 
         status, body, headers = daemon.get("/metrics")
         assert status == 401
@@ -72,6 +75,10 @@ def test_healthz_and_metrics_describe_the_running_daemon(
         assert metric(text, "newsmon_articles_total", 'result="new"') == 2
         assert metric(text, "newsmon_sources", 'status="ok"') == 1
         assert metric(text, "newsmon_dispatcher_last_tick_timestamp_seconds") > 0
+        samples = [line for line in text.splitlines() if line and not line.startswith("#")]
+        unlabelled = [line for line in samples if f'replica="{replica}"' not in line]
+        assert samples
+        assert unlabelled == []
 
         assert daemon.get("/nope")[0] == 404
         assert daemon.stop() == 0

@@ -14,7 +14,16 @@ from storage import StorageError, Store
 from storage.migrate import current_revision, head_revision
 from storage.models import metadata
 
-TABLES = {"source", "article", "sighting", "delivery", "backfill", "alembic_version"}
+TABLES = {
+    "source",
+    "article",
+    "sighting",
+    "delivery",
+    "backfill",
+    "replica",
+    "job_run",
+    "alembic_version",
+}
 
 
 def test_migrations_create_the_schema_and_upgrade_is_idempotent(db_url: str) -> None:
@@ -23,7 +32,7 @@ def test_migrations_create_the_schema_and_upgrade_is_idempotent(db_url: str) -> 
         assert current_revision(store.engine) is None
         store.upgrade()
         store.upgrade()
-        assert current_revision(store.engine) == head_revision() == "0005"
+        assert current_revision(store.engine) == head_revision() == "0006"
         assert set(sa.inspect(store.engine).get_table_names()) >= TABLES
     finally:
         store.close()
