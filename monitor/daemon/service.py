@@ -22,6 +22,7 @@ from monitor.delivery.digest import send_digests
 from monitor.delivery.outbox import Deliverer, DeliveryReport, SendOutcome
 from monitor.fetch import Fetcher, FetchLimits
 from monitor.metrics import RETENTION_PRUNED
+from monitor.pipeline.harvest import ParseSlots
 from monitor.pipeline.poll import PollContext, PollReport, compile_config_rules, poll_source
 from monitor.sources.extract import Extractor
 from notifiers import Channels
@@ -76,6 +77,7 @@ class Daemon:
     replica: ReplicaInfo = field(default_factory=replica_info)
     # One article-extraction pool for the daemon's life: every poll and reload shares it.
     extractor: Extractor = field(default_factory=Extractor)
+    parse_slots: ParseSlots = field(default_factory=ParseSlots)  # kept across reloads too
     in_flight: set[asyncio.Task[PollReport]] = field(default_factory=set)
     last_tick: datetime | None = None
     # Set when a poll queued alerts, so the delivery loop sends them at once.
@@ -102,6 +104,7 @@ class Daemon:
             clock=self.clock,
             rng=self.rng,
             extractor=self.extractor,
+            parse_slots=self.parse_slots,
         )
 
     @property

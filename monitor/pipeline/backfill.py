@@ -115,6 +115,7 @@ class _Run:
             self.ctx.extractor,
             max_pages=10_000,
             max_body=self.ctx.config.settings.max_body,
+            parse_slots=self.ctx.parse_slots,
         )
 
     async def pages(self, progress: Progress | None) -> None:

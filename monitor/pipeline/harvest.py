@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any, TypeVar
 
 from monitor.config.load import SourceConfig
 from monitor.errors import MonitorError, ParseError
@@ -33,11 +34,15 @@ from monitor.sources.sitemap import SitemapUrl
 from storage import Store
 from storage.types import ArticleIn
 
+T = TypeVar("T")
+
 __all__ = [
+    "LARGE_DOCUMENT",
     "MAX_PAGES_PER_POLL",
     "Collected",
     "Harvest",
     "Lead",
+    "ParseSlots",
     "article_from_page",
     "check_sitemap_loop",
     "collect_leads",
@@ -73,6 +78,28 @@ class Collected:
     held_back: int = 0  # new items left for the next poll by the per-poll page cap
 
 
+LARGE_DOCUMENT = 1024 * 1024  # bytes: a parse this big can cost hundreds of MB
+
+
+class ParseSlots:
+    """Documents over `LARGE_DOCUMENT` are parsed one at a time.
+
+    A parser's peak memory is many times the document, so a handful of huge
+    feeds polled at once would multiply it; one at a time keeps the process's
+    peak bounded whatever their number. Small documents go straight through.
+    """
+
+    def __init__(self) -> None:
+        self._large = asyncio.Semaphore(1)
+
+    async def run(self, parse: Callable[..., T], body: bytes, /, **kwargs: Any) -> T:
+        """`parse(body, **kwargs)` off the event loop, waiting its turn if `body` is large."""
+        if len(body) <= LARGE_DOCUMENT:
+            return await asyncio.to_thread(parse, body, **kwargs)
+        async with self._large:
+            return await asyncio.to_thread(parse, body, **kwargs)
+
+
 @dataclass(slots=True)
 class Harvest:
     """Everything a collection needs besides the document itself.
@@ -90,6 +117,7 @@ class Harvest:
     extractor: Extractor
     max_pages: int = MAX_PAGES_PER_POLL
     max_body: int = DEFAULT_MAX_BODY  # characters of article text kept
+    parse_slots: ParseSlots = field(default_factory=ParseSlots)
 
     async def unknown(self, keys: Sequence[str]) -> set[str]:
         known = await asyncio.to_thread(self.store.known_keys, self.source_id, keys)

@@ -22,7 +22,7 @@ from monitor.match.query import QuerySyntaxError
 from monitor.match.rules import Matcher, RuleSpec, compile_rules
 from monitor.pipeline.articles import RuleRoute, candidates
 from monitor.pipeline.collect import collect
-from monitor.pipeline.harvest import Collected, Harvest
+from monitor.pipeline.harvest import Collected, Harvest, ParseSlots
 from monitor.pipeline.timing import PollTiming, max_age_seconds, next_poll_at
 from monitor.sources.extract import Extractor
 from storage import StorageError, Store
@@ -94,6 +94,8 @@ class PollContext:
     # The article-page extraction pool; the daemon hands the same one to every
     # context it builds, so reloads do not pile up thread pools.
     extractor: Extractor = field(default_factory=Extractor)
+    # Large documents are parsed one at a time across every poll of the process.
+    parse_slots: ParseSlots = field(default_factory=ParseSlots)
 
     def source(self, name: str) -> SourceConfig | None:
         return next((s for s in self.config.sources if s.name == name), None)
@@ -162,6 +164,7 @@ async def _poll(due: DueSource, cfg: SourceConfig | None, ctx: PollContext) -> _
         deadline,
         ctx.extractor,
         max_body=ctx.config.settings.max_body,
+        parse_slots=ctx.parse_slots,
     )
     collected = await collect(response, cfg.kind if cfg else due.kind, harvest)
     tags = frozenset(cfg.tags) if cfg else frozenset()

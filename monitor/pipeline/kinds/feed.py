@@ -16,7 +16,7 @@ from monitor.errors import ParseError
 from monitor.fetch import Fetcher, Response
 from monitor.normalize.clean import canonical_url
 from monitor.pipeline.articles import articles_from_entries
-from monitor.pipeline.harvest import Collected, Harvest, Lead, article_from_page
+from monitor.pipeline.harvest import Collected, Harvest, Lead, ParseSlots, article_from_page
 from monitor.pipeline.kinds.base import BackfillRun, Survey
 from monitor.sources.feed import ParsedFeed, parse_feed
 from storage.types import ArticleIn
@@ -36,7 +36,7 @@ class FeedKind:
     name: str = "feed"
 
     async def collect(self, response: Response, h: Harvest) -> Collected:
-        feed = await _parse(response, h.name)
+        feed = await _parse(response, h.name, h.parse_slots)
         articles = articles_from_entries(
             feed.entries, source=h.name, feed_url=response.final_url, max_body=h.max_body
         )
@@ -71,15 +71,15 @@ class FeedKind:
     async def survey(
         self, response: Response, cfg: SourceConfig, fetcher: Fetcher, deadline: float
     ) -> Survey:
-        feed = await _parse(response, cfg.name)
+        feed = await _parse(response, cfg.name, ParseSlots())
         return Survey(cfg.name, "ok", self.name, len(feed.entries))
 
 
 FEED = FeedKind()
 
 
-async def _parse(response: Response, source: str) -> ParsedFeed:
-    feed = await asyncio.to_thread(
+async def _parse(response: Response, source: str, slots: ParseSlots) -> ParsedFeed:
+    feed = await slots.run(
         parse_feed, response.body, url=response.final_url, headers=response.headers
     )
     if not feed.is_feed:

@@ -6,13 +6,12 @@ A poll fetches and extracts the links not stored yet; backfill follows
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from monitor.config.load import SourceConfig
 from monitor.errors import ParseError
 from monitor.fetch import Fetcher, Response
-from monitor.pipeline.harvest import Collected, Harvest, Lead, collect_leads
+from monitor.pipeline.harvest import Collected, Harvest, Lead, ParseSlots, collect_leads
 from monitor.pipeline.kinds.base import BackfillRun, Survey
 from monitor.sources.html import Listing, parse_listing
 
@@ -24,7 +23,7 @@ class HtmlKind:
     name: str = "html"
 
     async def collect(self, response: Response, h: Harvest) -> Collected:
-        listing = await _parse(response, h.cfg, h.name)
+        listing = await _parse(response, h.cfg, h.name, h.parse_slots)
         leads = [Lead(link.url, link.title) for link in listing.links]
         out = await collect_leads(leads, h, title_from_page=True)
         out.next_url, out.kind = listing.next_url, self.name
@@ -40,7 +39,7 @@ class HtmlKind:
     async def survey(
         self, response: Response, cfg: SourceConfig, fetcher: Fetcher, deadline: float
     ) -> Survey:
-        listing = await _parse(response, cfg, cfg.name)
+        listing = await _parse(response, cfg, cfg.name, ParseSlots())
         if not listing.links:
             raise ParseError(
                 f"parse: {cfg.name}: link_selector {cfg.link_selector!r} matched no links"
@@ -51,10 +50,12 @@ class HtmlKind:
 HTML = HtmlKind()
 
 
-async def _parse(response: Response, cfg: SourceConfig | None, source: str) -> Listing:
+async def _parse(
+    response: Response, cfg: SourceConfig | None, source: str, slots: ParseSlots
+) -> Listing:
     if cfg is None or not cfg.link_selector:
         raise ParseError(f"parse: {source}: kind html needs link_selector")
-    return await asyncio.to_thread(
+    return await slots.run(
         parse_listing,
         response.body,
         url=response.final_url,

@@ -9,14 +9,20 @@ sitemap it was reached from is a ParseError.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
 from monitor.config.load import SourceConfig
 from monitor.errors import MonitorError
 from monitor.fetch import Fetcher, Response
-from monitor.pipeline.harvest import Collected, Harvest, Lead, check_sitemap_loop, collect_leads
+from monitor.pipeline.harvest import (
+    Collected,
+    Harvest,
+    Lead,
+    ParseSlots,
+    check_sitemap_loop,
+    collect_leads,
+)
 from monitor.pipeline.kinds.base import BackfillRun, Survey
 from monitor.sources.sitemap import (
     MAX_CHILD_SITEMAPS,
@@ -38,12 +44,12 @@ class SitemapKind:
     name: str = "sitemap"
 
     async def collect(self, response: Response, h: Harvest) -> Collected:
-        sitemap = await _parse(response)
+        sitemap = await _parse(response, h.parse_slots)
         entries = list(sitemap.urls)
         index = {response.final_url, h.cfg.url if h.cfg else response.final_url}
         check_sitemap_loop(h.name, index, sitemap.sitemaps)
         for child_url in _newest_children(sitemap):
-            child = await _read(child_url, h.fetcher, h.name, h.timeout)
+            child = await _read(child_url, h.fetcher, h.name, h.timeout, h.parse_slots)
             if child.sitemap is None:
                 log.warning("child sitemap skipped: %s", child.error, extra={"source": h.name})
                 continue
@@ -56,7 +62,7 @@ class SitemapKind:
         return out
 
     async def backfill(self, url: str, response: Response, run: BackfillRun) -> list[str]:
-        sitemap = await _parse(response)
+        sitemap = await _parse(response, run.harvest().parse_slots)
         run.sitemaps_read.add(response.final_url)
         check_sitemap_loop(run.cfg.name, run.sitemaps_read, sitemap.sitemaps)
         children = [c for c in sorted(sitemap.sitemaps, key=_newest) if run.keeps(c.when)]
@@ -72,13 +78,14 @@ class SitemapKind:
     async def survey(
         self, response: Response, cfg: SourceConfig, fetcher: Fetcher, deadline: float
     ) -> Survey:
-        sitemap = await _parse(response)
+        slots = ParseSlots()
+        sitemap = await _parse(response, slots)
         urls = len(sitemap.urls)
         if not sitemap.sitemaps:
             return Survey(cfg.name, "ok", self.name, urls)
         read: list[str] = []
         for child_url in _newest_children(sitemap):
-            child = await _read(child_url, fetcher, cfg.name, deadline)
+            child = await _read(child_url, fetcher, cfg.name, deadline, slots)
             if child.sitemap is None:
                 read.append(f"{child.url} ({child.error})")
                 continue
@@ -101,8 +108,8 @@ class _Child:
     error: MonitorError | None = None
 
 
-async def _parse(response: Response) -> Sitemap:
-    return await asyncio.to_thread(parse_sitemap, response.body, url=response.final_url)
+async def _parse(response: Response, slots: ParseSlots) -> Sitemap:
+    return await slots.run(parse_sitemap, response.body, url=response.final_url)
 
 
 def _newest_children(sitemap: Sitemap) -> list[str]:
@@ -110,10 +117,12 @@ def _newest_children(sitemap: Sitemap) -> list[str]:
     return [child.url for child in newest_first(sitemap.sitemaps)[:MAX_CHILD_SITEMAPS]]
 
 
-async def _read(url: str, fetcher: Fetcher, source: str, deadline: float) -> _Child:
+async def _read(
+    url: str, fetcher: Fetcher, source: str, deadline: float, slots: ParseSlots
+) -> _Child:
     try:
         got = await fetcher.get(url, subject=source, timeout=deadline)
-        child_map = await asyncio.to_thread(parse_sitemap, got.body, url=got.final_url)
+        child_map = await slots.run(parse_sitemap, got.body, url=got.final_url)
     except MonitorError as exc:
         return _Child(url, error=exc)
     return _Child(url, got.final_url, child_map)
