@@ -10,8 +10,10 @@ cap, and `article_from_page` builds an article from an extracted page.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
@@ -90,14 +92,16 @@ class ParseSlots:
     """
 
     def __init__(self) -> None:
-        self._large = asyncio.Semaphore(1)
+        # One thread, not just one at a time: each thread gets its own malloc
+        # arena, and freed parser memory is reused only by the thread that freed it.
+        self._large = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsmon-parse")
 
     async def run(self, parse: Callable[..., T], body: bytes, /, **kwargs: Any) -> T:
         """`parse(body, **kwargs)` off the event loop, waiting its turn if `body` is large."""
         if len(body) <= LARGE_DOCUMENT:
             return await asyncio.to_thread(parse, body, **kwargs)
-        async with self._large:
-            return await asyncio.to_thread(parse, body, **kwargs)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._large, functools.partial(parse, body, **kwargs))
 
 
 @dataclass(slots=True)
