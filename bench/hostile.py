@@ -27,6 +27,22 @@ ROOT = Path(__file__).resolve().parents[1]
 _WORDS = "ASEAN leaders meet Russia envoy over trade and security talks "
 
 
+# newsmon run under a wrapper that records the peak RSS of its own address space
+# (VmHWM). A child's ru_maxrss is no good here: Linux folds the parent's RSS at
+# fork time into it, so under a large pytest process it reads the parent's size.
+_MEASURED = """
+import atexit, runpy, sys
+out = sys.argv.pop(1)
+def peak():
+    with open("/proc/self/status") as status:
+        kb = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    with open(out, "w") as f:
+        f.write(kb)
+atexit.register(peak)
+runpy.run_module("monitor", run_name="__main__", alter_sys=True)
+"""
+
+
 @dataclass(frozen=True)
 class Peak:
     rss_mb: float  # peak resident set size of the newsmon process
@@ -95,21 +111,29 @@ def measure(folder: Path, *, feeds: int, title_chars: int) -> Peak:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")}
     try:
         with open(folder / "stdout", "wb") as out, open(folder / "stderr", "wb") as err:
+            hwm = folder / "vmhwm"
             child = subprocess.Popen(
-                [sys.executable, "-m", "monitor", "--config", str(config), "run", "--once"],
+                [
+                    sys.executable,
+                    "-c",
+                    _MEASURED,
+                    str(hwm),
+                    "--config",
+                    str(config),
+                    "run",
+                    "--once",
+                ],
                 cwd=ROOT,
                 env=env,
                 stdout=out,
                 stderr=err,
             )
-            # wait4: this child's own peak, not the largest of every child so far
-            _, status, usage = os.wait4(child.pid, 0)
-            child.returncode = os.waitstatus_to_exitcode(status)
+            child.wait()
     finally:
         server.shutdown()
         server.server_close()
     return Peak(
-        rss_mb=usage.ru_maxrss / 1024,
+        rss_mb=int(hwm.read_text()) / 1024,
         largest_post=max(server.posts, default=0),
         console_bytes=(folder / "stdout").stat().st_size,
         returncode=child.returncode,
