@@ -1,4 +1,4 @@
-"""The tables: source, article, sighting, delivery, replica and job_run.
+"""The tables: source, article, sighting, delivery, replica, job_run and poll_event.
 
 Times are stored as naive UTC on both databases (`UTCDateTime`) and handed back
 tz-aware. The full-text index is not a model: it is dialect-specific (an FTS5
@@ -22,12 +22,14 @@ __all__ = [
     "DELIVERY",
     "DELIVERY_STATUSES",
     "JOB_RUN",
+    "POLL_EVENT",
     "REPLICA",
     "SIGHTING",
     "SOURCE",
     "Article",
     "Delivery",
     "JobRun",
+    "PollEvent",
     "Replica",
     "Sighting",
     "Source",
@@ -188,6 +190,20 @@ class JobRun(SQLModel, table=True):
     claimed_at: datetime = _time(nullable=False, index=True)
 
 
+class PollEvent(SQLModel, table=True):
+    """One finished poll of a source: the dashboard's polls and errors per hour and a
+    source's error history. Rows older than `POLL_EVENT_DAYS` go as new ones come."""
+
+    __tablename__ = "poll_event"
+    __table_args__ = (sa.Index("ix_poll_event_source_polled", "source_id", "polled_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id")
+    polled_at: datetime = _time(nullable=False, index=True)
+    error: str | None = Field(default=None, sa_type=sa.Text)  # None: the poll succeeded
+    items: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
 metadata = SQLModel.metadata
 SOURCE: sa.Table = metadata.tables["source"]
 ARTICLE: sa.Table = metadata.tables["article"]
@@ -195,3 +211,4 @@ SIGHTING: sa.Table = metadata.tables["sighting"]
 DELIVERY: sa.Table = metadata.tables["delivery"]
 REPLICA: sa.Table = metadata.tables["replica"]
 JOB_RUN: sa.Table = metadata.tables["job_run"]
+POLL_EVENT: sa.Table = metadata.tables["poll_event"]

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from storage import store_articles as articles
 from storage import store_backfill as backfill
+from storage import store_dashboard as dashboard
 from storage import store_deliveries as deliveries
 from storage import store_maintenance as maintenance
 from storage import store_replicas as replicas
@@ -27,11 +28,15 @@ from storage.types import (
     BackfillState,
     Candidate,
     ClaimedDelivery,
+    DayCount,
     DeliveryIn,
     DeliveryRow,
     DueSource,
     HeldSource,
+    HourCount,
     IngestResult,
+    MatchRow,
+    PollEventRow,
     PollResult,
     PruneReport,
     ReplicaInfo,
@@ -294,3 +299,51 @@ class Store(StoreBase):
         """True for exactly one caller per (job, period) across replicas: the one to run it."""
         with self._write("claim job") as conn:
             return replicas.claim_job(conn, job, period, claimant, now)
+
+    # the dashboard (read-only)
+
+    def recent_articles(self, source: str | None = None, *, limit: int = 20) -> list[ArticleRow]:
+        """The newest articles, of one source or of all."""
+        with self._read("recent articles") as conn:
+            return dashboard.recent_articles(conn, source, limit)
+
+    def outlets(self, article_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+        """Names of the sources that carried each article, its owner first."""
+        with self._read("article outlets") as conn:
+            return articles.article_outlets(conn, article_ids)
+
+    def poll_events(
+        self, source: str | None = None, *, errors_only: bool = False, limit: int = 50
+    ) -> list[PollEventRow]:
+        """The latest finished polls (kept two weeks), newest first."""
+        with self._read("poll events") as conn:
+            return dashboard.poll_events(conn, source, errors_only=errors_only, limit=limit)
+
+    def poll_hours(self, since: datetime) -> list[HourCount]:
+        """Polls and failed polls per UTC hour since `since`."""
+        with self._read("polls per hour") as conn:
+            return dashboard.poll_hours(conn, since)
+
+    def article_days(
+        self, since: datetime, *, offset: int = 0, source: str | None = None
+    ) -> list[DayCount]:
+        """Articles stored per source (or of one) and day (days from UTC + `offset` s)."""
+        with self._read("articles per day") as conn:
+            return dashboard.article_days(conn, since, offset, source)
+
+    def match_days(self, since: datetime, *, offset: int = 0) -> list[DayCount]:
+        """Stories matched per rule and day (days starting at UTC + `offset` seconds)."""
+        with self._read("matches per day") as conn:
+            return dashboard.match_days(conn, since, offset)
+
+    def activity_since(self, since: datetime) -> tuple[int, dict[str, int]]:
+        """Articles stored, and alerts queued by status, at or after `since`."""
+        with self._read("activity") as conn:
+            return dashboard.articles_since(conn, since), dashboard.deliveries_since(conn, since)
+
+    def recent_matches(
+        self, rule: str | None = None, *, limit: int = 50, offset: int = 0
+    ) -> list[MatchRow]:
+        """The newest matches from the outbox, one per (rule, story)."""
+        with self._read("recent matches") as conn:
+            return dashboard.recent_matches(conn, rule, limit, offset)

@@ -11,11 +11,12 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from storage.models import ARTICLE, SOURCE
+from storage.models import ARTICLE, POLL_EVENT, SOURCE
 from storage.sql import AnyRow, insert_or_ignore, transaction_lock, utc
 from storage.types import DueSource, HeldSource, PollResult, SourceSpec, SourceStatus
 
 __all__ = [
+    "POLL_EVENT_DAYS",
     "claim_due_sources",
     "claim_sources",
     "held_sources",
@@ -26,6 +27,9 @@ __all__ = [
     "source_statuses",
     "sync_sources",
 ]
+
+# How long poll events are kept: the dashboard charts two weeks at most.
+POLL_EVENT_DAYS = 14
 
 _DUE_COLUMNS = (
     SOURCE.c.id,
@@ -236,6 +240,22 @@ def record_poll(conn: Connection, result: PollResult) -> None:
     elif result.error is None:
         values["overflow_streak"] = 0  # a poll that saw known items again
     conn.execute(SOURCE.update().where(SOURCE.c.id == result.source_id).values(**values))
+    # The event log stays bounded: each poll drops its own source's events past the window
+    # (an indexed range of one source, so the cost is that of the rows it removes).
+    conn.execute(
+        POLL_EVENT.insert().values(
+            source_id=result.source_id,
+            polled_at=result.polled_at,
+            error=result.error,
+            items=result.items_seen,
+        )
+    )
+    conn.execute(
+        POLL_EVENT.delete().where(
+            POLL_EVENT.c.source_id == result.source_id,
+            POLL_EVENT.c.polled_at < result.polled_at - timedelta(days=POLL_EVENT_DAYS),
+        )
+    )
 
 
 def source_status(error_count: int, next_poll_at: datetime | None, now: datetime) -> str:

@@ -15,11 +15,15 @@ __all__ = [
     "BackfillState",
     "Candidate",
     "ClaimedDelivery",
+    "DayCount",
     "DeliveryIn",
     "DeliveryRow",
     "DueSource",
     "HeldSource",
+    "HourCount",
     "IngestResult",
+    "MatchRow",
+    "PollEventRow",
     "PollResult",
     "PruneReport",
     "ReplicaInfo",
@@ -271,3 +275,50 @@ class ReplicaRow:
     sources: list[str]  # names of the sources it holds an unexpired lease on
     deliveries: int  # deliveries it holds claimed (sending, lease unexpired)
     version: str = ""
+
+
+# --- what the dashboard reads (read-only queries, `storage/store_dashboard.py`) ----------
+
+
+@dataclass(frozen=True, slots=True)
+class PollEventRow:
+    """One finished poll of a source; `error` None when it succeeded."""
+
+    source: str
+    polled_at: datetime
+    error: str | None
+    items: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayCount:
+    """How many of something `key` (a source, a rule) had on one day.
+
+    `day` counts days since 1970-01-01 in the caller's UTC offset.
+    """
+
+    key: str
+    day: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class HourCount:
+    """Polls and failed polls in one hour (`hour`: hours since the Unix epoch, UTC)."""
+
+    hour: int
+    polls: int
+    errors: int
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRow:
+    """A rule's match of a story as the outbox holds it, the channels it went to merged."""
+
+    rule: str
+    created_at: datetime
+    terms: tuple[str, ...]
+    snippet: str
+    spans: tuple[tuple[int, int], ...]
+    article: ArticleRow
+    channels: tuple[tuple[str, str], ...]  # (channel, status) pairs

@@ -208,8 +208,14 @@ def resolve_config_path(cli_value: str | None, env: Mapping[str, str]) -> Path:
 
 
 def apply_env_overrides(config: Config, env: Mapping[str, str]) -> Config:
-    """NEWSMON_HTTP_HOST and NEWSMON_HTTP_PORT win over settings.http (containers bind 0.0.0.0)."""
+    """NEWSMON_HTTP_HOST and NEWSMON_HTTP_PORT win over settings.http (containers bind 0.0.0.0);
+    NEWSMON_UI_TOKEN over settings.http.ui_token (and is masked like every secret)."""
     update: dict[str, object] = {}
+    secrets = config.secrets
+    token = env.get("NEWSMON_UI_TOKEN", "").strip()
+    if token:
+        update["ui_token"] = token
+        secrets = secrets | {token}
     host = env.get("NEWSMON_HTTP_HOST", "").strip()
     if host:
         update["host"] = host
@@ -222,7 +228,7 @@ def apply_env_overrides(config: Config, env: Mapping[str, str]) -> Config:
         return config
     http = config.settings.http.model_copy(update=update)
     settings = config.settings.model_copy(update={"http": http})
-    return config.model_copy(update={"settings": settings})
+    return config.model_copy(update={"settings": settings, "secrets": secrets})
 
 
 def resolve_database_url(cli_value: str | None, env: Mapping[str, str], config: Config) -> str:

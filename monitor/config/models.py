@@ -89,12 +89,14 @@ class _Strict(BaseModel):
 
 
 class HttpSettings(_Strict):
-    """Where ``/healthz`` and ``/metrics`` listen."""
+    """Where the dashboard, ``/healthz`` and ``/metrics`` listen."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port (logged)
     # When set, /metrics wants `Authorization: Bearer <token>`; use ${VAR}.
     metrics_token: str | None = None
+    # When set, the dashboard wants it (bearer or basic-auth password); $NEWSMON_UI_TOKEN wins.
+    ui_token: str | None = None
 
 
 class Settings(_Strict):

@@ -1,14 +1,15 @@
-"""The daemon's HTTP endpoints: ``/healthz`` for the orchestrator, ``/metrics`` for Prometheus.
+"""The daemon's operational endpoints: ``/healthz`` for the orchestrator, ``/metrics``
+for Prometheus.
 
-A tiny HTTP/1.1 server on the daemon's own event loop (one request per
-connection, GET and HEAD only), so a stuck loop shows as a failed health check.
-`health` decides the answer from data; `OpsServer` does the I/O.
+`health` decides the answer from data; `DaemonOps` reads the store and the
+metrics and answers; `monitor.web` serves them, beside the dashboard, with
+Starlette on uvicorn on the daemon's own loop, so a stuck loop shows as a
+failed health check.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import json
 import logging
@@ -23,19 +24,15 @@ from prometheus_client.registry import Collector
 from monitor import __version__
 from monitor.clock import iso
 from monitor.daemon.replica import ReplicaLabelled
-from monitor.errors import MonitorError
 from monitor.metrics import ALERTS_PENDING, DISPATCHER_LAST_TICK, REGISTRY, SOURCES
+from monitor.web import Reply
 from storage import StorageError, Store
 
-__all__ = ["STUCK_TICKS", "Health", "OpsServer", "StoreState", "health", "read_state"]
+__all__ = ["STUCK_TICKS", "DaemonOps", "Health", "StoreState", "health", "read_state"]
 
 log = logging.getLogger("newsmon.http")
 
 STUCK_TICKS = 3  # dispatcher intervals without a tick before /healthz says 503
-_REQUEST_TIMEOUT = 10.0
-_MAX_HEAD = 16 * 1024
-_REASONS = {200: "OK", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed"}
-_REASONS |= {400: "Bad Request", 503: "Service Unavailable"}
 # The classic text format generate_latest writes; Prometheus 3 picks its parser by
 # this header (newer clients' CONTENT_TYPE_LATEST says 1.0.0, which 2.x scrapers predate).
 _METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -107,23 +104,17 @@ def read_state(store: Store, now: datetime) -> StoreState:
     return StoreState(True, dict(statuses), counts.get("pending", 0) + counts.get("sending", 0))
 
 
-@dataclass(frozen=True, slots=True)
-class _Response:
-    status: int
-    body: bytes
-    content_type: str = "text/plain; charset=utf-8"
-    headers: tuple[tuple[str, str], ...] = ()
+class DaemonOps:
+    """``/healthz`` and ``/metrics`` of one daemon, answered as `Reply` values.
 
-
-class OpsServer:
-    """``/healthz`` and ``/metrics`` for one daemon; `start()` binds, `stop()` closes."""
+    `monitor.web` serves them (and the dashboard) on the daemon's own loop;
+    the answers, status codes and headers are decided here.
+    """
 
     def __init__(
         self,
         store: Store,
         *,
-        host: str,
-        port: int,
         dispatch_seconds: float,
         last_tick: Callable[[], datetime | None],
         metrics_token: Callable[[], str | None],
@@ -136,85 +127,36 @@ class OpsServer:
         self._metrics: Collector = (
             REGISTRY if replica is None else ReplicaLabelled(REGISTRY, replica)
         )
-        self._host, self._port = host, port
         self._dispatch_seconds = dispatch_seconds
         self._last_tick = last_tick
         self._token = metrics_token  # read per request, so a reload can change it
         self._clock = clock
-        self._started_at = clock()
-        self._server: asyncio.Server | None = None
+        self.started_at = clock()
 
-    @property
-    def port(self) -> int:
-        """The bound port (the real one when configured as 0)."""
-        assert self._server is not None
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
-
-    async def start(self) -> None:
-        try:
-            self._server = await asyncio.start_server(self._serve, self._host, self._port)
-        except OSError as exc:
-            raise MonitorError(
-                f"http: cannot listen on {self._host}:{self._port}: {exc.strerror or exc}"
-            ) from exc
-        self._started_at = self._clock()
-        log.info("http: /healthz and /metrics on http://%s:%d", self._host, self.port)
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._server.wait_closed(), timeout=2)
-            self._server = None
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), _REQUEST_TIMEOUT)
-            method, path, headers = _parse_head(head)
-            response = await self._route(method, path, headers)
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
-            response = _Response(400, b"bad request\n")
-            method = "GET"
-        except ValueError:
-            response = _Response(400, b"bad request\n")
-            method = "GET"
-        try:
-            writer.write(_encode(response, with_body=method != "HEAD"))
-            await writer.drain()
-        except ConnectionError:
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
-
-    async def _route(self, method: str, path: str, headers: Mapping[str, str]) -> _Response:
-        route = path.split("?", 1)[0]
-        if route not in ("/healthz", "/metrics"):
-            return _Response(404, b"not found: try /healthz or /metrics\n")
-        if method not in ("GET", "HEAD"):
-            return _Response(405, b"method not allowed\n", headers=(("Allow", "GET, HEAD"),))
-        if route == "/metrics" and not _authorised(self._token(), headers.get("authorization")):
-            challenge = (("WWW-Authenticate", 'Bearer realm="newsmon"'),)
-            return _Response(
-                401, b"unauthorized: send Authorization: Bearer TOKEN\n", headers=challenge
-            )
+    async def healthz(self) -> Reply:
         now = self._clock()
         state = await asyncio.to_thread(read_state, self._store, now)
-        if route == "/healthz":
-            answer = health(
-                now,
-                last_tick=self._last_tick(),
-                started_at=self._started_at,
-                dispatch_seconds=self._dispatch_seconds,
-                state=state,
-                replica=self._replica,
-            )
-            body = json.dumps(answer.body).encode() + b"\n"
-            return _Response(answer.status, body, "application/json")
+        answer = health(
+            now,
+            last_tick=self._last_tick(),
+            started_at=self.started_at,
+            dispatch_seconds=self._dispatch_seconds,
+            state=state,
+            replica=self._replica,
+        )
+        body = json.dumps(answer.body).encode() + b"\n"
+        return Reply(answer.status, body, "application/json")
+
+    async def metrics(self, authorization: str | None) -> Reply:
+        if not _authorised(self._token(), authorization):
+            challenge = (("WWW-Authenticate", 'Bearer realm="newsmon"'),)
+            body = b"unauthorized: send Authorization: Bearer TOKEN\n"
+            return Reply(401, body, "text/plain; charset=utf-8", challenge)
+        state = await asyncio.to_thread(read_state, self._store, self._clock())
         _refresh_gauges(state, self._last_tick())
-        return _Response(200, generate_latest(self._metrics), _METRICS_TYPE)
+        # The classic text format, not the ASGI app's negotiation: the contract and
+        # Prometheus 2.x scrapers expect version 0.0.4 (see _METRICS_TYPE).
+        return Reply(200, generate_latest(self._metrics), _METRICS_TYPE)
 
 
 def _refresh_gauges(state: StoreState, last_tick: datetime | None) -> None:
@@ -235,30 +177,3 @@ def _authorised(token: str | None, authorization: str | None) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(
         given.strip().encode(), token.encode()
     )
-
-
-def _parse_head(head: bytes) -> tuple[str, str, dict[str, str]]:
-    if len(head) > _MAX_HEAD:
-        raise ValueError("request head too large")
-    lines = head.decode("latin-1").split("\r\n")
-    method, path, _version = lines[0].split(" ", 2)
-    headers = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if sep:
-            headers[name.strip().lower()] = value.strip()
-    return method.upper(), path, headers
-
-
-def _encode(response: _Response, *, with_body: bool) -> bytes:
-    reason = _REASONS.get(response.status, "")
-    lines = [
-        f"HTTP/1.1 {response.status} {reason}",
-        f"Content-Type: {response.content_type}",
-        f"Content-Length: {len(response.body)}",
-        "Cache-Control: no-store",
-        "Connection: close",
-        *(f"{name}: {value}" for name, value in response.headers),
-    ]
-    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    return head + (response.body if with_body else b"")

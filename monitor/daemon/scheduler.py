@@ -65,7 +65,8 @@ async def run_daemon(
     """Run until SIGTERM/SIGINT (or `stop` is set), then finish in-flight work.
 
     SIGHUP calls `reload` (re-read the config and hand it to the daemon); `http`
-    serves /healthz and /metrics on settings.http.
+    serves the dashboard, /healthz and /metrics on settings.http (uvicorn on this
+    loop, without signal handlers of its own: SIGTERM stays the daemon's).
     """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -1,4 +1,4 @@
-"""The daemon's work beside its scheduled jobs: delivery loop, stop drain, ops server,
+"""The daemon's work beside its scheduled jobs: delivery loop, stop drain, HTTP server,
 retention, and the replica's heartbeat.
 
 Plain asyncio, no APScheduler: `monitor.daemon.scheduler` wires these around
@@ -12,9 +12,11 @@ import contextlib
 import logging
 from datetime import UTC
 
-from monitor.daemon.ops_http import OpsServer
+from monitor.daemon.ops_http import DaemonOps
 from monitor.daemon.replica import HEARTBEAT_SECONDS
 from monitor.daemon.service import Daemon
+from monitor.web import Dashboard, WebServer, create_app
+from notifiers.privacy import scrub
 from storage import StorageError
 
 __all__ = [
@@ -59,19 +61,28 @@ async def delivery_loop(daemon: Daemon, drained: asyncio.Event, period: float) -
             await asyncio.wait_for(daemon.wake.wait(), timeout=period)
 
 
-def ops_server(daemon: Daemon, dispatch_seconds: float) -> OpsServer:
-    """The /healthz and /metrics server of `daemon`, on settings.http (not started)."""
+def ops_server(daemon: Daemon, dispatch_seconds: float) -> WebServer:
+    """The daemon's HTTP side on settings.http (not started): the dashboard, /healthz
+    and /metrics; pages read the config as it is now, so a reload shows at once."""
     http = daemon.config.settings.http
-    return OpsServer(
+    ops = DaemonOps(
         daemon.store,
-        host=http.host,
-        port=http.port,
         dispatch_seconds=dispatch_seconds,
         last_tick=lambda: daemon.last_tick,
         metrics_token=lambda: daemon.config.settings.http.metrics_token,
         clock=daemon.clock,
         replica=daemon.replica.id,
     )
+    dashboard = Dashboard(
+        daemon.store,
+        config=lambda: daemon.config,
+        channels=lambda: daemon.channels,
+        mask=lambda text: scrub(text, daemon.config.secrets),
+        token=lambda: daemon.config.settings.http.ui_token,
+        last_tick=lambda: daemon.last_tick,
+        clock=daemon.clock,
+    )
+    return WebServer(create_app(dashboard, ops), host=http.host, port=http.port)
 
 
 async def prune(daemon: Daemon) -> None:

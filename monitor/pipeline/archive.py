@@ -95,13 +95,18 @@ def search(
     since: datetime | None = None,
     source: str | None = None,
     limit: int = 50,
+    index: bool = True,
 ) -> list[tuple[ArticleRow, Match]]:
-    """Stored articles matching `query`, newest first (QuerySyntaxError for a bad query)."""
+    """Stored articles matching `query`, newest first (QuerySyntaxError for a bad query).
+
+    `index` first adds waiting bodies to the full-text index (a write); the
+    dashboard, which only reads, leaves that to the daemon's ticks.
+    """
     spec = RuleSpec("search", query=query)
     clauses = candidate_clauses(spec.tree())
     matcher = Matcher([spec])
     # Bodies enter the index in batches; search must see every body stored so far.
-    while store.index_bodies(5000):
+    while index and store.index_bodies(5000):
         pass
     if clauses is None:
         rows: Iterable[ArticleRow] = (
