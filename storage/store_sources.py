@@ -19,9 +19,11 @@ __all__ = [
     "claim_due_sources",
     "claim_sources",
     "held_sources",
+    "paused_sources",
     "record_poll",
     "release_leases",
     "renew_leases",
+    "set_paused",
     "source_status",
     "source_statuses",
     "sync_sources",
@@ -110,7 +112,7 @@ def _claim(
     # and relies on BEGIN IMMEDIATE, which admits one writer at a time.
     query = (
         sa.select(*_DUE_COLUMNS)
-        .where(SOURCE.c.active, free, *where)
+        .where(SOURCE.c.active, sa.not_(SOURCE.c.paused), free, *where)
         .order_by(SOURCE.c.next_poll_at, SOURCE.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -180,8 +182,8 @@ def claim_sources(
 
 
 def held_sources(conn: Connection, names: Sequence[str] | None, now: datetime) -> list[HeldSource]:
-    """The named active sources whose retry after errors waits in the future."""
-    where = [SOURCE.c.active, _held(now)]
+    """The named active, unpaused sources whose retry after errors waits in the future."""
+    where = [SOURCE.c.active, sa.not_(SOURCE.c.paused), _held(now)]
     if names is not None:
         where.append(SOURCE.c.name.in_(list(names)))
     query = sa.select(
@@ -191,6 +193,23 @@ def held_sources(conn: Connection, names: Sequence[str] | None, now: datetime) -
         HeldSource(row.name, utc(row.next_poll_at), row.error_count, row.last_error)
         for row in conn.execute(query.order_by(SOURCE.c.name))
     ]
+
+
+def set_paused(conn: Connection, names: Sequence[str], paused: bool) -> list[str]:
+    """Pause or resume the named active sources; the names found, sorted."""
+    where = (SOURCE.c.active, SOURCE.c.name.in_(list(names)))
+    found = sorted(conn.execute(sa.select(SOURCE.c.name).where(*where)).scalars())
+    if found:
+        conn.execute(SOURCE.update().where(*where).values(paused=paused))
+    return found
+
+
+def paused_sources(conn: Connection, names: Sequence[str] | None) -> list[str]:
+    """The named (None: all) active sources that are paused, sorted."""
+    where: list[sa.ColumnElement[bool]] = [SOURCE.c.active, SOURCE.c.paused]
+    if names is not None:
+        where.append(SOURCE.c.name.in_(list(names)))
+    return sorted(conn.execute(sa.select(SOURCE.c.name).where(*where)).scalars())
 
 
 def renew_leases(conn: Connection, ids: Sequence[int], until: datetime) -> None:
@@ -266,7 +285,9 @@ def source_statuses(conn: Connection, now: datetime) -> list[SourceStatus]:
             name=row.name,
             url=row.url,
             kind=row.kind,
-            status=source_status(row.error_count, row.next_poll_at, now),
+            status="paused"
+            if row.paused
+            else source_status(row.error_count, row.next_poll_at, now),
             last_poll_at=row.last_poll_at,
             last_success_at=row.last_success_at,
             next_poll_at=row.next_poll_at,

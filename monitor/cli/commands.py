@@ -22,7 +22,7 @@ from monitor.cli.app import (
 )
 from monitor.cli.output import (
     article_json,
-    delivery_json,
+    display_of,
     print_csv,
     print_json,
     print_jsonl,
@@ -36,9 +36,10 @@ from monitor.fetch import Fetcher
 from monitor.logs import log_to
 from monitor.pipeline.poll import compile_config_rules
 from monitor.pipeline.survey import survey_source
+from monitor.wording import counted
 from storage import Store
 
-__all__ = ["alerts_app", "db_app", "sources_app"]
+__all__ = ["db_app", "sources_app"]
 
 log = logging.getLogger("newsmon.cli")
 
@@ -65,7 +66,6 @@ SOURCE_COLUMNS = [
     "window_overflows",
     "last_error",
 ]
-ALERT_COLUMNS = ["id", "rule", "channel", "status", "attempts", "created_at", "title", "last_error"]
 
 
 # --- run -------------------------------------------------------------------
@@ -115,12 +115,11 @@ async def _run(g: Globals, config: Config, store: Store, once: bool, force: bool
     failed = [r for r in reports if r.outcome == "error"]
     new = sum(r.new for r in reports)
     log.info(
-        "run --once: %d sources polled (%d failed), %d items, %d new articles; "
-        "alerts: %d sent, %d failed",
-        len(reports),
+        "run --once: %s polled (%d failed), %s, %s; alerts: %d sent, %d failed",
+        counted(len(reports), "source"),
         len(failed),
-        sum(r.items for r in reports),
-        new,
+        counted(sum(r.items for r in reports), "item"),
+        counted(new, "new article", "new articles"),
         delivered.sent,
         delivered.failed + delivered.dead,
     )
@@ -155,8 +154,9 @@ def check(
             print_json(summary, secrets=g.secrets)
         else:
             typer.echo(
-                f"{g.config_path()}: OK ({len(config.sources)} sources, "
-                f"{len(config.rules)} rules, {len(channels.names())} channels)"
+                f"{g.config_path()}: OK ({counted(len(config.sources), 'source')}, "
+                f"{counted(len(config.rules), 'rule')}, "
+                f"{counted(len(channels.names()), 'channel')})"
             )
             for name in channels.names():
                 typer.echo(f"  channel {name}: {channels.privacy_url(name)}")
@@ -181,16 +181,29 @@ async def _check_fetch(config: Config) -> list[dict[str, object]]:
 @app.command()
 def export(
     ctx: typer.Context,
-    since: Annotated[str | None, typer.Option(help="Only articles fetched since.")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only articles newsmon fetched since (2024-05-01, 7d): fetched_at."),
+    ] = None,
+    published_since: Annotated[
+        str | None,
+        typer.Option(
+            "--published-since",
+            help="Only articles published since, by their publication date "
+            "(published_at; undated ones are left out).",
+        ),
+    ] = None,
     fmt: Annotated[
         ExportFormat, typer.Option("--format", help="Output format.")
     ] = ExportFormat.jsonl,
 ) -> None:
-    """Print every stored article."""
+    """Print every stored article (times in UTC)."""
     g = globals_of(ctx)
+    fetched_after, published_after = parse_since(since), parse_since(published_since)
     store = g.reader()
     try:
-        rows = (article_json(r, body=True) for r in store.iter_articles(parse_since(since)))
+        found = store.iter_articles(fetched_since=fetched_after, published_since=published_after)
+        rows = (article_json(r, body=True) for r in found)
         if fmt is ExportFormat.jsonl:
             print_jsonl(rows, secrets=g.secrets)
         elif fmt is ExportFormat.csv:
@@ -230,61 +243,11 @@ def sources(
         rows = [source_json(s) for s in statuses]
     finally:
         store.close()
-    print_rows(rows, fmt, SOURCE_COLUMNS, secrets=g.secrets)
+    print_rows(rows, fmt, SOURCE_COLUMNS, secrets=g.secrets, display=display_of(g, config))
 
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-# --- alerts ------------------------------------------------------------------
-
-alerts_app = typer.Typer(help="The outbox of alerts.")
-app.add_typer(alerts_app, name="alerts")
-
-STATUSES = ("pending", "sending", "sent", "failed", "dead")
-
-
-@alerts_app.callback(invoke_without_command=True)
-def alerts(
-    ctx: typer.Context,
-    status: Annotated[str | None, typer.Option(help="pending, sent, failed or dead.")] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
-) -> None:
-    """List alerts in the outbox."""
-    if ctx.invoked_subcommand is not None:
-        return
-    if status is not None and status not in STATUSES:
-        raise UsageError(f"alerts: unknown status '{status}' (use {', '.join(STATUSES)})")
-    g = globals_of(ctx)
-    store = g.reader()
-    try:
-        rows = [delivery_json(d) for d in store.list_deliveries(status)]
-    finally:
-        store.close()
-    print_rows(rows, fmt, ALERT_COLUMNS, secrets=g.secrets)
-
-
-@alerts_app.command("retry")
-def alerts_retry(
-    ctx: typer.Context,
-    ids: Annotated[list[int], typer.Argument(help="Alert ids to send again.")],
-) -> None:
-    """Requeue failed or dead alerts: they are due now."""
-    from datetime import UTC, datetime
-
-    g = globals_of(ctx)
-    store = g.store()
-    try:
-        done = store.requeue(ids, datetime.now(UTC))
-    finally:
-        store.close()
-    missing = sorted(set(ids) - set(done))
-    typer.echo(
-        f"requeued {len(done)} alert(s)" + (f"; not failed/dead: {missing}" if missing else "")
-    )
-    if missing:
-        raise typer.Exit(1)
 
 
 # --- notify-test -------------------------------------------------------------

@@ -26,6 +26,7 @@ from monitor.cli.commands import sources_app
 from monitor.config.opml import ExportSource, NewSource, parse_opml, plan_import, render_opml
 from monitor.errors import ConfigError, MonitorError, ParseError
 from monitor.logs import redact
+from monitor.wording import counted
 
 __all__ = ["append_sources", "sources_export", "sources_import"]
 
@@ -59,7 +60,8 @@ def sources_import(
     if plan.added and not dry_run:
         _write(config_path, append_sources(text, doc, plan.added))
     verb = "would add" if dry_run else "added"
-    typer.echo(f"{verb} {len(plan.added)} source(s) to {config_path} ({len(feeds)} in {file})")
+    added = counted(len(plan.added), "source")
+    typer.echo(f"{verb} {added} to {config_path} ({len(feeds)} in {file})")
     for source in plan.added:
         tags = f"  [{', '.join(source.tags)}]" if source.tags else ""
         typer.echo(f"  + {source.name}  {source.url}{tags}")

@@ -164,7 +164,7 @@ def test_import_appends_to_the_config_keeping_comments_and_variables(tmp_path: P
     result = newsmon("sources", "import", str(opml), config=config, env=ENV)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        f"added 3 source(s) to {config} (5 in {opml})",
+        f"added 3 sources to {config} (5 in {opml})",
         "  + khmer-times  https://www.khmertimeskh.com/feed/  [cambodia]",
         "  + phnom-penh-post-business  https://ppp.example/business.xml  [cambodia, business]",
         "  + khmer-times-2  https://kt-english.example/rss",
@@ -187,7 +187,7 @@ def test_import_appends_to_the_config_keeping_comments_and_variables(tmp_path: P
     ]
 
     again = newsmon("sources", "import", str(opml), config=config, env=ENV)
-    assert again.stdout.startswith(f"added 0 source(s) to {config}")
+    assert again.stdout.startswith(f"added 0 sources to {config}")
     assert config.read_text() == text
 
 
