@@ -67,6 +67,7 @@ class Source(SQLModel, table=True):
     name: str = Field(unique=True)
     url: str
     kind: str | None = None
+    detected_kind: str | None = None  # what the last poll found when `kind` is detected
     interval_seconds: int
     active: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     etag: str | None = None

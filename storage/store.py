@@ -112,6 +112,11 @@ class Store(StoreBase):
         with self._read("source statuses") as conn:
             return sources.source_statuses(conn, now)
 
+    def next_poll(self) -> tuple[str, datetime] | None:
+        """The active, unpaused source due soonest and its next poll time."""
+        with self._read("next poll") as conn:
+            return sources.next_poll(conn)
+
     def set_paused(self, names: Sequence[str], paused: bool) -> list[str]:
         """Pause (or resume) the named active sources; the names found."""
         with self._write("pause sources" if paused else "resume sources") as conn:

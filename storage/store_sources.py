@@ -19,6 +19,7 @@ __all__ = [
     "claim_due_sources",
     "claim_sources",
     "held_sources",
+    "next_poll",
     "paused_sources",
     "record_poll",
     "release_leases",
@@ -212,6 +213,18 @@ def paused_sources(conn: Connection, names: Sequence[str] | None) -> list[str]:
     return sorted(conn.execute(sa.select(SOURCE.c.name).where(*where)).scalars())
 
 
+def next_poll(conn: Connection) -> tuple[str, datetime] | None:
+    """The active, unpaused source polled soonest, and when."""
+    query = (
+        sa.select(SOURCE.c.name, SOURCE.c.next_poll_at)
+        .where(SOURCE.c.active, sa.not_(SOURCE.c.paused), SOURCE.c.next_poll_at.is_not(None))
+        .order_by(SOURCE.c.next_poll_at, SOURCE.c.name)
+        .limit(1)
+    )
+    row = conn.execute(query).first()
+    return None if row is None else (row.name, utc(row.next_poll_at))
+
+
 def renew_leases(conn: Connection, ids: Sequence[int], until: datetime) -> None:
     """Extend the leases of sources still being polled; a released lease stays released."""
     if ids:
@@ -241,6 +254,8 @@ def record_poll(conn: Connection, result: PollResult) -> None:
         "next_poll_at": result.next_poll_at,
         "items_seen_last": result.items_seen,
     }
+    if result.kind is not None:
+        values["detected_kind"] = result.kind
     if result.error is None:
         values.update(error_count=0, last_error=None, last_success_at=result.polled_at)
         if result.etag is not None:
@@ -284,7 +299,7 @@ def source_statuses(conn: Connection, now: datetime) -> list[SourceStatus]:
         SourceStatus(
             name=row.name,
             url=row.url,
-            kind=row.kind,
+            kind=row.kind or row.detected_kind,
             status="paused"
             if row.paused
             else source_status(row.error_count, row.next_poll_at, now),

@@ -90,6 +90,7 @@ class PollResult:
     last_modified: str | None = None
     items_seen: int = 0
     window_overflow: bool = False
+    kind: str | None = None  # the kind the document turned out to be
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,7 +81,7 @@ class Globals:
         self._logging = True
 
     def set_verbosity(self, verbosity: int) -> None:
-        """-v or -q given after the command: the last one given wins."""
+        """-v or -q, before or after the command: the last one given wins."""
         self.verbosity = verbosity
         if self._logging:
             self.setup_logging()

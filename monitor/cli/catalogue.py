@@ -6,7 +6,7 @@ parsers or Apprise). The first command resolved imports every module of
 `monitor.cli`, which registers its commands on `app`, and builds them. Each
 built command also takes the global options after its name
 (`newsmon run --once -q`, `newsmon search X --config f.yaml`), and every
-parameter's help shows a plain name (`--since SINCE`, `--format [table|json]`)
+parameter's help shows a plain name (`--since DATE`, `--format [table|json]`)
 in place of Typer's `<str>`/`<bool>` types.
 
 A new top-level command needs its line in `COMMANDS`; `tests/monitor/test_cli_surface.py`
@@ -19,6 +19,7 @@ import copy
 import importlib
 import pkgutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,6 @@ COMMANDS: dict[str, str] = {
 
 # The root's options that every command accepts after its name too (their param names).
 GLOBAL_OPTIONS = ("config", "database", "verbose", "quiet")
-GLOBAL_PANEL = "Global options"
 
 
 class CommandCatalogue(TyperGroup):
@@ -58,13 +58,14 @@ class CommandCatalogue(TyperGroup):
     the value wherever it is given.
     """
 
-    def source(self) -> typer.Typer:
-        raise NotImplementedError
-
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
         self._describing = False  # help and completion of names: the table will do
         self._loaded = False
+
+    def source(self) -> typer.Typer:
+        """The Typer app the command modules register their commands on."""
+        raise NotImplementedError
 
     def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
         return list(COMMANDS)
@@ -87,8 +88,14 @@ class CommandCatalogue(TyperGroup):
         with self._from_table():
             return super().shell_complete(ctx, incomplete)
 
-    def _from_table(self) -> _Describing:
-        return _Describing(self)
+    @contextmanager
+    def _from_table(self) -> Iterator[None]:
+        """Inside this block the catalogue answers from `COMMANDS`, building nothing."""
+        self._describing = True
+        try:
+            yield
+        finally:
+            self._describing = False
 
     def _load(self) -> None:
         if self._loaded:
@@ -123,19 +130,6 @@ class CommandCatalogue(TyperGroup):
             self.commands[top.name] = top
 
 
-class _Describing:
-    """Inside this block the catalogue answers from `COMMANDS` without building anything."""
-
-    def __init__(self, catalogue: CommandCatalogue) -> None:
-        self.catalogue = catalogue
-
-    def __enter__(self) -> None:
-        self.catalogue._describing = True
-
-    def __exit__(self, *exc: object) -> None:
-        self.catalogue._describing = False
-
-
 def walk(command: TyperCommand | TyperGroup) -> Iterator[TyperCommand | TyperGroup]:
     """`command` and, for a group, every command below it."""
     yield command
@@ -153,7 +147,6 @@ def add_global_options(command: TyperCommand | TyperGroup, templates: list[Any])
             continue  # the command's own option of that name wins
         option = copy.copy(template)
         option.expose_value = False
-        option.rich_help_panel = GLOBAL_PANEL
         help_at = next((i for i, p in enumerate(command.params) if "--help" in p.opts), None)
         command.params.insert(len(command.params) if help_at is None else help_at, option)
 
@@ -179,8 +172,25 @@ def plain_metavars(command: TyperCommand | TyperGroup) -> None:
             param.metavar = option_metavar(param)
 
 
+# What an option's value is, by its name, as README's CLI table writes it; others: NAME.upper().
+VALUE_NAMES = {
+    "since": "DATE",
+    "until": "DATE",
+    "before": "DATE",
+    "published_since": "DATE",
+    "older_than": "DURATION",
+    "source": "NAME",
+    "rule": "NAME",
+    "channel": "NAME",
+    "limit": "N",
+    "max_pages": "N",
+    "min_outlets": "N",
+}
+
+
 def option_metavar(param: TyperOption) -> str:
     choices = getattr(param.type_descriptor, "choices", None)
     if choices:
         return "[" + "|".join(str(getattr(c, "value", c)) for c in choices) + "]"
-    return (param.name or "value").upper()
+    name = param.name or "value"
+    return VALUE_NAMES.get(name, name.upper())

@@ -29,6 +29,8 @@ from monitor.cli.output import (
     print_rows,
     source_json,
 )
+from monitor.cli.pick import pick_sources
+from monitor.cli.tuning import check_one_source
 from monitor.config.load import Config
 from monitor.daemon.scheduler import run_daemon
 from monitor.daemon.service import Daemon, fetch_limits, source_specs
@@ -59,6 +61,7 @@ CHECK_COLUMNS = ["source", "status", "kind", "items", "note", "error"]
 SOURCE_COLUMNS = [
     "name",
     "status",
+    "kind",
     "last_poll_at",
     "next_poll_at",
     "error_count",
@@ -83,6 +86,12 @@ def run(
             "--force", help="With --once: also poll sources waiting out a backoff or Retry-After."
         ),
     ] = False,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source", metavar="NAME", help="With --once: only this source (repeatable)."
+        ),
+    ] = None,
 ) -> None:
     """Run the daemon (or one pass with --once)."""
     if not once:
@@ -90,15 +99,25 @@ def run(
     g = globals_of(ctx)
     config = g.config()
     compile_config_rules(config)  # rule errors are config errors: fail before touching the DB
+    names = pick_sources(config, source, "run") if source else None
+    if names is not None and not once:
+        raise UsageError("run: --source is only used with --once")
     store = g.store(config)
     try:
-        code = asyncio.run(_run(g, config, store, once, force=force))
+        code = asyncio.run(_run(g, config, store, once, force=force, names=names))
     finally:
         store.close()
     raise typer.Exit(code)
 
 
-async def _run(g: Globals, config: Config, store: Store, once: bool, force: bool = False) -> int:
+async def _run(
+    g: Globals,
+    config: Config,
+    store: Store,
+    once: bool,
+    force: bool = False,
+    names: list[str] | None = None,
+) -> int:
     async with Fetcher(fetch_limits(config)) as fetcher:
         daemon = Daemon(config, store, fetcher, g.channels(config))
         if not once:
@@ -110,7 +129,7 @@ async def _run(g: Globals, config: Config, store: Store, once: bool, force: bool
             await run_daemon(daemon, reload=reload)
             return 0
         await daemon.sync_sources()
-        reports = await daemon.poll_all(force=force)
+        reports = await daemon.poll_all(names, force=force)
         delivered = await daemon.deliver()
     failed = [r for r in reports if r.outcome == "error"]
     new = sum(r.new for r in reports)
@@ -133,6 +152,13 @@ async def _run(g: Globals, config: Config, store: Store, once: bool, force: bool
 @app.command()
 def check(
     ctx: typer.Context,
+    source: Annotated[
+        str | None,
+        typer.Argument(
+            help="With --fetch: only this source, and fetch its article pages too.",
+            show_default=False,
+        ),
+    ] = None,
     fetch: Annotated[
         bool, typer.Option("--fetch", help="Fetch each source once (nothing is stored).")
     ] = False,
@@ -143,6 +169,9 @@ def check(
     config = g.config()
     compile_config_rules(config)
     channels = g.channels(config)
+    if source is not None:
+        check_one_source(g, config, source, fmt)
+        return
     if not fetch:
         summary = {
             "config": str(g.config_path()),

@@ -21,6 +21,7 @@ from rich.text import Text
 from monitor.cli.app import Globals
 from monitor.clock import from_iso, iso, table_time, zone
 from monitor.config.load import Config
+from monitor.errors import ConfigError
 from monitor.logs import Secrets
 from storage.types import ArticleRow, DeliveryRow, SourceStatus
 
@@ -64,7 +65,10 @@ def display_of(g: Globals, config: Config | None = None) -> Display:
     """Tables in `settings.timezone`: of `config`, else of the config file when there is
     one (commands that only read the database need none; then UTC)."""
     if config is None and g.config_path().exists():
-        config = g.config()
+        try:
+            config = g.config()
+        except ConfigError:  # listing the database needs no valid config: show UTC
+            config = None
     return Display(zone(config.settings.timezone if config else None))
 
 

@@ -40,7 +40,7 @@ SEARCH_COLUMNS = ["id", "source", "published_at", "title", "url", "snippet"]
 REMATCH_COLUMNS = ["rule", "id", "title", "terms", "url", "snippet"]
 
 
-COUNT_CAP = 1000  # results counted beyond --limit, for "first 50 of 62"
+COUNT_CAP = 1000  # results counted beyond --limit, for "first 50 of 62" (then "1,000+")
 
 
 @app.command()
@@ -76,7 +76,8 @@ def search(
     try:
         names = _source_names(source, config, store) if source else None
         after = parse_since(since)
-        found = search_store(store, query, since=after, source=names, limit=max(limit, COUNT_CAP))
+        wanted = max(limit + 1, COUNT_CAP)
+        found = search_store(store, query, since=after, source=names, limit=wanted)
         either = either_query(tree) if not found else None
         wider = (
             len(search_store(store, either, since=after, source=names, limit=COUNT_CAP))
@@ -92,22 +93,21 @@ def search(
         SEARCH_COLUMNS,
         secrets=g.secrets,
         csv_columns=SEARCH_COLUMNS,
-        title=results_title(len(docs), len(found)),
+        title=results_title(len(docs), len(found), complete=len(found) < wanted),
         display=display_of(g, config) if fmt is Format.table else None,
     )
     if either and wider:
-        typer.echo(
-            f"0 results; {counted(wider, 'article')} match {either} — terms side by side mean AND",
-            err=True,
-        )
+        articles = f"{COUNT_CAP:,}+ articles" if wider >= COUNT_CAP else counted(wider, "article")
+        typer.echo(f"0 results; {articles} match {either} — terms side by side mean AND", err=True)
 
 
-def results_title(shown: int, found: int) -> str:
-    """The table's title: "62 results", or "first 50 of 62" when --limit cut it."""
+def results_title(shown: int, found: int, *, complete: bool = True) -> str:
+    """The table's title: "62 results", or "first 50 of 62" when --limit cut it
+    ("of 1,000+" when counting stopped before the end)."""
     if shown >= found:
         return counted(found, "result")
-    more = f"{COUNT_CAP:,}+" if found >= COUNT_CAP else f"{found}"
-    return f"first {shown} of {more} results (--limit to see more)"
+    total = f"{found:,}" + ("" if complete else "+")
+    return f"first {shown} of {total} results (--limit to see more)"
 
 
 def _source_names(refs: list[str], config: Config | None, store: Store) -> list[str]:

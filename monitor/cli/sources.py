@@ -28,7 +28,12 @@ from monitor.errors import ConfigError, MonitorError, ParseError
 from monitor.logs import redact
 from monitor.wording import counted
 
-__all__ = ["append_sources", "sources_export", "sources_import"]
+__all__ = ["RELOAD_HINT", "append_sources", "sources_export", "sources_import"]
+
+RELOAD_HINT = (
+    "a running daemon polls them after a reload: kill -HUP PID "
+    "(docker: docker kill --signal=HUP CONTAINER)"
+)
 
 
 @sources_app.command("import")
@@ -67,6 +72,8 @@ def sources_import(
         typer.echo(f"  + {source.name}  {source.url}{tags}")
     for url, reason in plan.skipped:
         typer.echo(f"  skipped {url}: {reason}")
+    if plan.added and not dry_run:
+        typer.echo(RELOAD_HINT)
 
 
 @sources_app.command("export")

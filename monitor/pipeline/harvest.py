@@ -293,9 +293,10 @@ async def collect_leads(leads: list[Lead], h: Harvest, *, title_from_page: bool)
 
 
 def _reason(error: str, source: str) -> str:
-    """An error without its ``fetch: SOURCE:`` prefix (the source's error names it once)."""
+    """A fetch error without its ``fetch: SOURCE:`` prefix (the source's error says it);
+    other stages keep theirs (``extract: SOURCE: no text``)."""
     stage, _, rest = error.partition(f": {source}: ")
-    return rest if rest and stage in ("fetch", "parse", "extract") else error
+    return rest if rest and stage == "fetch" else error
 
 
 def _usable(lead: Lead, source: str) -> bool:

@@ -54,6 +54,7 @@ class PollReport:
     deliveries: int = 0
     error: str | None = None
     window_overflow: bool = False
+    kind: str | None = None  # feed | html | sitemap: what the document turned out to be
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +271,7 @@ def _stored(
         duplicates=result.duplicates + result.sightings,
         deliveries=result.deliveries,
         window_overflow=overflow,
+        kind=collected.kind,
     )
     log.info(
         "polled: %s, %d new, %d updated, %s queued",
@@ -303,6 +305,7 @@ async def _record(due: DueSource, ctx: PollContext, outcome: _Outcome) -> None:
         error=report.error,
         items_seen=report.items,
         window_overflow=report.window_overflow,
+        kind=report.kind,
         **outcome.validators,
     )
     try:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from monitor.cli.search import results_title
 from storage import Store
 from tests.helpers import newsmon
 from tests.storage.builders import add_sources, article, quiet
@@ -193,3 +194,19 @@ def test_search_words_side_by_side_mean_and_and_an_empty_result_says_what_or_fin
     )
     assert "69 results" in either.stdout
     assert either.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("shown", "found", "complete", "title"),
+    [
+        (0, 0, True, "0 results"),
+        (1, 1, True, "1 result"),
+        (62, 62, True, "62 results"),
+        (50, 62, True, "first 50 of 62 results (--limit to see more)"),
+        (50, 1000, False, "first 50 of 1,000+ results (--limit to see more)"),
+    ],
+)
+def test_search_title_says_how_many_matched_when_the_limit_cut_them(
+    shown: int, found: int, complete: bool, title: str
+) -> None:
+    assert results_title(shown, found, complete=complete) == title

@@ -8,7 +8,10 @@ from email.utils import format_datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from storage import Store
 from tests.helpers import FeedServer, Sink, SmtpSink, newsmon, rss
+from tests.monitor.delivery_helpers import queue_matches
+from tests.monitor.test_digest import write_config as digest_config
 
 TOKEN = "123456:SECRETtokenABC"
 PHNOM_PENH = ZoneInfo("Asia/Phnom_Penh")
@@ -58,7 +61,8 @@ rules:
     run = newsmon("run", "--once", config=config)
 
     assert run.returncode == 0, run.stderr
-    assert local in run.stdout and utc not in run.stdout  # the console alert
+    assert local in run.stdout  # the console alert
+    assert utc not in run.stdout
     (mail,) = smtp.messages
     text = mail.get_body(("plain",))
     assert text is not None
@@ -80,3 +84,26 @@ rules:
     assert source["last_poll_at"].endswith("Z")
     csv_out = newsmon("search", "ASEAN", "--format", "csv", config=config).stdout
     assert published.strftime("%Y-%m-%dT%H:%M:%SZ") in csv_out
+
+
+def test_a_digest_email_shows_publication_times_in_the_settings_timezone(
+    tmp_path: Path, smtp: SmtpSink, sqlite_url: str
+) -> None:
+    config = digest_config(tmp_path, smtp.url())  # settings.timezone: Asia/Phnom_Penh
+    store = Store.open(sqlite_url)
+    try:
+        published = datetime(2024, 5, 6, 0, 20, tzinfo=UTC)
+        queue_matches(
+            store, ["a", "b"], rule="morning-brief", mode="digest", published_at=published
+        )
+    finally:
+        store.close()
+
+    result = newsmon("digest", config=config, env={"NEWSMON_DATABASE_URL": sqlite_url})
+
+    assert result.returncode == 0, result.stderr
+    (mail,) = smtp.messages
+    text = mail.get_body(("plain",))
+    assert text is not None
+    assert text.get_content().count("2024-05-06 07:20 +07") == 2
+    assert "UTC" not in text.get_content()

@@ -4,8 +4,9 @@
 failed: how often in a row, the last error and when to try it again, so a
 listing or sitemap whose pages answer 404 does not fetch them on every poll.
 `source.paused` is set by ``newsmon sources pause NAME``: a paused source is
-not polled until resumed. Plain ADD COLUMN keeps SQLite from rebuilding the
-source table (see 0005).
+not polled until resumed. `source.detected_kind` is the kind the last poll
+found for a source whose `kind` is left to detection. Plain ADD COLUMN keeps
+SQLite from rebuilding the source table (see 0005).
 
 Revision ID: 0007_page_failures
 Revises: 0006
@@ -31,6 +32,7 @@ def upgrade() -> None:
     op.add_column(
         "source", sa.Column("paused", sa.Boolean(), nullable=False, server_default=sa.false())
     )
+    op.add_column("source", sa.Column("detected_kind", sa.String(), nullable=True))
     op.create_table(
         "page_failure",
         sa.Column("source_id", sa.Integer(), sa.ForeignKey("source.id"), primary_key=True),
@@ -46,4 +48,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("page_failure")
     # Plain DROP COLUMN (SQLite 3.35+): a batch rebuild would lose the triggers.
+    op.execute("ALTER TABLE source DROP COLUMN detected_kind")
     op.execute("ALTER TABLE source DROP COLUMN paused")
