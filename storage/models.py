@@ -1,4 +1,5 @@
-"""The tables: source, article, sighting, delivery, replica, job_run and poll_event.
+"""The tables: source, article, sighting, delivery, replica, job_run, poll_event and
+page_failure.
 
 Times are stored as naive UTC on both databases (`UTCDateTime`) and handed back
 tz-aware. The full-text index is not a model: it is dialect-specific (an FTS5
@@ -22,6 +23,7 @@ __all__ = [
     "DELIVERY",
     "DELIVERY_STATUSES",
     "JOB_RUN",
+    "PAGE_FAILURE",
     "POLL_EVENT",
     "REPLICA",
     "SIGHTING",
@@ -29,6 +31,7 @@ __all__ = [
     "Article",
     "Delivery",
     "JobRun",
+    "PageFailure",
     "PollEvent",
     "Replica",
     "Sighting",
@@ -67,6 +70,7 @@ class Source(SQLModel, table=True):
     name: str = Field(unique=True)
     url: str
     kind: str | None = None
+    detected_kind: str | None = None  # what the last poll found when `kind` is detected
     interval_seconds: int
     active: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     etag: str | None = None
@@ -83,6 +87,11 @@ class Source(SQLModel, table=True):
     # Consecutive polls in which every item was new; the interval halves per step.
     overflow_streak: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = _time(nullable=False)
+    # Set by `newsmon sources pause`: not polled until resumed. No client-side
+    # default, so inserts also work on schemas from before the column (older migrations).
+    paused: bool = Field(
+        default=False, sa_column_kwargs={"server_default": sa.false(), "default": None}
+    )
 
 
 class Article(SQLModel, table=True):
@@ -204,6 +213,20 @@ class PollEvent(SQLModel, table=True):
     items: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
+class PageFailure(SQLModel, table=True):
+    """An article page that failed to fetch or extract: retried at `next_try_at`, not sooner."""
+
+    __tablename__ = "page_failure"
+
+    source_id: int = Field(foreign_key="source.id", primary_key=True)
+    url_key: str = Field(primary_key=True)  # the page's canonical URL
+    url: str
+    failures: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    first_failed_at: datetime = _time(nullable=False)
+    next_try_at: datetime = _time(nullable=False)
+
+
 metadata = SQLModel.metadata
 SOURCE: sa.Table = metadata.tables["source"]
 ARTICLE: sa.Table = metadata.tables["article"]
@@ -212,3 +235,4 @@ DELIVERY: sa.Table = metadata.tables["delivery"]
 REPLICA: sa.Table = metadata.tables["replica"]
 JOB_RUN: sa.Table = metadata.tables["job_run"]
 POLL_EVENT: sa.Table = metadata.tables["poll_event"]
+PAGE_FAILURE: sa.Table = metadata.tables["page_failure"]

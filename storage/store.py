@@ -8,7 +8,8 @@ or driver error leaves as `StorageError` naming the operation, e.g.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from storage import store_articles as articles
@@ -16,6 +17,7 @@ from storage import store_backfill as backfill
 from storage import store_dashboard as dashboard
 from storage import store_deliveries as deliveries
 from storage import store_maintenance as maintenance
+from storage import store_pages as pages
 from storage import store_replicas as replicas
 from storage import store_sources as sources
 from storage.engine import translate_errors
@@ -36,6 +38,7 @@ from storage.types import (
     HourCount,
     IngestResult,
     MatchRow,
+    PageFailureIn,
     PollEventRow,
     PollResult,
     PruneReport,
@@ -110,9 +113,50 @@ class Store(StoreBase):
             sources.record_poll(conn, result)
 
     def source_statuses(self, now: datetime) -> list[SourceStatus]:
-        """The active sources with status ok | backoff | error and article counts."""
+        """The active sources with status ok | backoff | error | paused and article counts."""
         with self._read("source statuses") as conn:
             return sources.source_statuses(conn, now)
+
+    def next_poll(self) -> tuple[str, datetime] | None:
+        """The active, unpaused source due soonest and its next poll time."""
+        with self._read("next poll") as conn:
+            return sources.next_poll(conn)
+
+    def set_paused(self, names: Sequence[str], paused: bool) -> list[str]:
+        """Pause (or resume) the named active sources; the names found."""
+        with self._write("pause sources" if paused else "resume sources") as conn:
+            return sources.set_paused(conn, names, paused)
+
+    def paused_sources(self, names: Sequence[str] | None) -> list[str]:
+        """The named (None: all) active sources that are paused."""
+        with self._read("paused sources") as conn:
+            return sources.paused_sources(conn, names)
+
+    # article pages that failed
+
+    def failing_pages(self, source_id: int, keys: Sequence[str], now: datetime) -> dict[str, str]:
+        """url_key -> last error of the pages among `keys` whose retry waits in the future."""
+        with self._read("failing pages") as conn:
+            return pages.failing_pages(conn, source_id, keys, now)
+
+    def record_pages(
+        self,
+        source_id: int,
+        failed: Sequence[PageFailureIn],
+        fetched: Sequence[str],
+        now: datetime,
+        retry_at: Callable[[int], datetime],
+        listed: Collection[str] | None = None,
+    ) -> None:
+        """Count the failed pages (retry at `retry_at(failures in a row)`), forget fetched
+        ones and, given what a poll `listed`, those no longer listed."""
+        with self._write("record pages") as conn:
+            pages.record_pages(conn, source_id, failed, fetched, now, retry_at, listed)
+
+    def pages_due(self, source_id: int, now: datetime) -> bool:
+        """Whether a failed article page of the source is due for its retry."""
+        with self._read("pages due") as conn:
+            return pages.pages_due(conn, source_id, now)
 
     # articles
 
@@ -147,17 +191,39 @@ class Store(StoreBase):
         with self._write("prune") as conn:
             pruned = articles.prune_bodies(conn, before)
             total = maintenance.article_count(conn)
+            _, tombstones = articles.prune_counts(conn, before)
         with translate_errors("prune: vacuum", self._url):
-            return maintenance.tidy(self.engine, before, pruned, total, vacuum)
+            report = maintenance.tidy(self.engine, before, pruned, total, vacuum)
+        return replace(report, tombstones=tombstones)
+
+    def prune_preview(self, before: datetime) -> tuple[int, int]:
+        """What `prune(before)` would do: (bodies it would empty, tombstones kept already)."""
+        with self._read("prune preview") as conn:
+            return articles.prune_counts(conn, before)
 
     def iter_articles(
-        self, since: datetime | None = None, *, batch: int = 500
+        self,
+        since: datetime | None = None,
+        *,
+        batch: int = 500,
+        fetched_since: datetime | None = None,
+        published_since: datetime | None = None,
     ) -> Iterator[ArticleRow]:
-        """Every article (published or fetched at or after `since`), by id, in pages."""
+        """Every article (published or fetched at or after `since`), by id, in pages.
+
+        `fetched_since` / `published_since` filter on one of the two times only.
+        """
         after = 0
         while True:
             with self._read("export") as conn:
-                page = articles.articles_after(conn, after, since, batch)
+                page = articles.articles_after(
+                    conn,
+                    after,
+                    since,
+                    batch,
+                    fetched_since=fetched_since,
+                    published_since=published_since,
+                )
             yield from page
             if len(page) < batch:
                 return
@@ -173,10 +239,11 @@ class Store(StoreBase):
         words: Sequence[str],
         *,
         since: datetime | None = None,
-        source: str | None = None,
+        source: str | Sequence[str] | None = None,
         limit: int = 50,
     ) -> list[ArticleRow]:
-        """Articles containing every word (``word*`` a prefix), newest first."""
+        """Articles containing every word (``word*`` a prefix), newest first;
+        `source`: carried by that source (or one of those)."""
         with self._read("search") as conn:
             return search(conn, words, since=since, source=source, limit=limit)
 
@@ -263,15 +330,36 @@ class Store(StoreBase):
         with self._write("defer deliveries") as conn:
             deliveries.defer(conn, ids, until, reason)
 
-    def list_deliveries(self, status: str | None = None, *, limit: int = 1000) -> list[DeliveryRow]:
-        """The outbox, newest first."""
+    def list_deliveries(
+        self,
+        status: str | None = None,
+        *,
+        limit: int = 1000,
+        rule: str | None = None,
+        channel: str | None = None,
+    ) -> list[DeliveryRow]:
+        """The outbox, newest first (optionally one status, rule, channel)."""
         with self._read("list deliveries") as conn:
-            return deliveries.list_deliveries(conn, status, limit)
+            return deliveries.list_deliveries(conn, status, limit, rule=rule, channel=channel)
 
     def requeue(self, ids: Sequence[int], now: datetime) -> list[int]:
         """Failed or dead deliveries back to pending, due now; the ids requeued."""
         with self._write("requeue deliveries") as conn:
             return deliveries.requeue(conn, ids, now)
+
+    def requeue_matching(
+        self,
+        now: datetime,
+        *,
+        statuses: Sequence[str] = ("failed", "dead"),
+        rule: str | None = None,
+        channel: str | None = None,
+    ) -> list[int]:
+        """Every failed/dead delivery (of `statuses`, `rule`, `channel`) due now; their ids."""
+        with self._write("requeue deliveries") as conn:
+            return deliveries.requeue_matching(
+                conn, now, statuses=statuses, rule=rule, channel=channel
+            )
 
     def delivery_counts(self) -> dict[str, int]:
         """Deliveries per status, every status present."""

@@ -24,6 +24,7 @@ __all__ = [
     "index_bodies",
     "newest_first",
     "prune_bodies",
+    "prune_counts",
     "published_or_fetched",
 ]
 
@@ -83,12 +84,26 @@ def article_rows(conn: Connection, ids: Sequence[int]) -> dict[int, ArticleRow]:
 
 
 def articles_after(
-    conn: Connection, after_id: int, since: datetime | None, limit: int
+    conn: Connection,
+    after_id: int,
+    since: datetime | None,
+    limit: int,
+    *,
+    fetched_since: datetime | None = None,
+    published_since: datetime | None = None,
 ) -> list[ArticleRow]:
-    """Up to `limit` articles with id > `after_id`, by id (one page of an export)."""
+    """Up to `limit` articles with id > `after_id`, by id (one page of an export).
+
+    `since`: published (or, when undated, fetched) at or after; `fetched_since`:
+    fetched at or after; `published_since`: published at or after (undated ones left out).
+    """
     query = ARTICLE_SELECT.where(ARTICLE.c.id > after_id).order_by(ARTICLE.c.id).limit(limit)
     if since is not None:
         query = query.where(published_or_fetched >= since)
+    if fetched_since is not None:
+        query = query.where(ARTICLE.c.fetched_at >= fetched_since)
+    if published_since is not None:
+        query = query.where(ARTICLE.c.published_at >= published_since)
     return [article_row(row) for row in conn.execute(query)]
 
 
@@ -130,6 +145,16 @@ def index_bodies(conn: Connection, limit: int) -> int:
     for part in chunks(ids):
         conn.execute(ARTICLE.update().where(ARTICLE.c.id.in_(part)).values(body_indexed=True))
     return len(ids)
+
+
+def prune_counts(conn: Connection, before: datetime) -> tuple[int, int]:
+    """(bodies `prune_bodies` would empty now, tombstones there already)."""
+    due = sa.and_(ARTICLE.c.fetched_at < before, ARTICLE.c.pruned == sa.false())
+    query = sa.select(
+        sa.func.count().filter(due), sa.func.count().filter(ARTICLE.c.pruned == sa.true())
+    )
+    row = conn.execute(query).one()
+    return int(row[0] or 0), int(row[1] or 0)
 
 
 def prune_bodies(conn: Connection, before: datetime) -> int:

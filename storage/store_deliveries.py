@@ -33,6 +33,7 @@ __all__ = [
     "queue_deliveries",
     "release",
     "requeue",
+    "requeue_matching",
 ]
 
 
@@ -225,8 +226,33 @@ def requeue(conn: Connection, ids: Sequence[int], now: datetime) -> list[int]:
     return _update(conn, ids, values, statuses=("failed", "dead"))
 
 
-def list_deliveries(conn: Connection, status: str | None, limit: int) -> list[DeliveryRow]:
-    """The outbox, newest first, optionally of one status."""
+def requeue_matching(
+    conn: Connection,
+    now: datetime,
+    *,
+    statuses: Sequence[str],
+    rule: str | None = None,
+    channel: str | None = None,
+) -> list[int]:
+    """Every failed or dead delivery of `statuses` (and `rule`, `channel`) back to pending."""
+    query = sa.select(DELIVERY.c.id).where(DELIVERY.c.status.in_(statuses))
+    if rule is not None:
+        query = query.where(DELIVERY.c.rule == rule)
+    if channel is not None:
+        query = query.where(DELIVERY.c.channel == channel)
+    wanted = [s for s in statuses if s in ("failed", "dead")]
+    return requeue(conn, list(conn.scalars(query)), now) if wanted else []
+
+
+def list_deliveries(
+    conn: Connection,
+    status: str | None,
+    limit: int,
+    *,
+    rule: str | None = None,
+    channel: str | None = None,
+) -> list[DeliveryRow]:
+    """The outbox, newest first, optionally of one status, rule and channel."""
     query = (
         sa.select(DELIVERY, ARTICLE.c.canonical_url, ARTICLE.c.title)
         .join_from(DELIVERY, ARTICLE, DELIVERY.c.article_id == ARTICLE.c.id)
@@ -235,6 +261,10 @@ def list_deliveries(conn: Connection, status: str | None, limit: int) -> list[De
     )
     if status is not None:
         query = query.where(DELIVERY.c.status == status)
+    if rule is not None:
+        query = query.where(DELIVERY.c.rule == rule)
+    if channel is not None:
+        query = query.where(DELIVERY.c.channel == channel)
     return [
         DeliveryRow(
             id=row.id,

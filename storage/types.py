@@ -23,6 +23,7 @@ __all__ = [
     "HourCount",
     "IngestResult",
     "MatchRow",
+    "PageFailureIn",
     "PollEventRow",
     "PollResult",
     "PruneReport",
@@ -70,6 +71,15 @@ class HeldSource:
 
 
 @dataclass(frozen=True, slots=True)
+class PageFailureIn:
+    """An article page that could not be fetched or extracted on a poll."""
+
+    url_key: str  # the page's canonical URL
+    url: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
 class PollResult:
     """What one poll of a source did, recorded on its row.
 
@@ -84,6 +94,7 @@ class PollResult:
     last_modified: str | None = None
     items_seen: int = 0
     window_overflow: bool = False
+    kind: str | None = None  # the kind the document turned out to be
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +215,7 @@ class SourceStatus:
     name: str
     url: str
     kind: str | None
-    status: str  # ok | error | backoff
+    status: str  # ok | error | backoff | paused
     last_poll_at: datetime | None
     last_success_at: datetime | None
     next_poll_at: datetime | None
@@ -238,16 +249,19 @@ class PruneReport:
     articles: int  # article rows (tombstones included)
     vacuumed: bool
     analyzed: bool
+    tombstones: int = 0  # article rows whose body is gone (these and earlier ones)
 
     def describe(self) -> str:
-        """One line for logs and `newsmon db prune`."""
+        """One line for the daemon's log."""
         done = [
             what for what, ran in (("VACUUM", self.vacuumed), ("ANALYZE", self.analyzed)) if ran
         ]
         tail = f"; ran {' and '.join(done)}" if done else ""
+        bodies = "article body" if self.pruned == 1 else "article bodies"
+        rows = "article" if self.articles == 1 else "articles"
         return (
-            f"pruned the bodies of {self.pruned} article(s) fetched before "
-            f"{self.before.isoformat(timespec='seconds')} ({self.articles} articles kept){tail}"
+            f"pruned {self.pruned} {bodies} fetched before "
+            f"{self.before.isoformat(timespec='seconds')} ({self.articles} {rows} kept){tail}"
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime, timedelta
 
 from monitor.match.rules import Document, Match, Matcher
 from monitor.normalize.clean import (
@@ -126,13 +127,21 @@ def document_of(article: ArticleIn, *, source: str, tags: frozenset[str]) -> Doc
 
 
 class RuleRoute:
-    """Where a rule's matches go: its channels and mode."""
+    """Where a rule's matches go: its channels and mode, and how old an article may be
+    to alert on a poll (`max_age` seconds after publication; None: any age)."""
 
-    __slots__ = ("channels", "mode")
+    __slots__ = ("channels", "max_age", "mode")
 
-    def __init__(self, channels: Sequence[str], mode: str) -> None:
+    def __init__(self, channels: Sequence[str], mode: str, max_age: int | None = None) -> None:
         self.channels = tuple(channels)
         self.mode = mode
+        self.max_age = max_age
+
+    def too_old(self, published: datetime | None, now: datetime) -> bool:
+        """Whether an article of that date is past `max_age` (undated: published now)."""
+        if self.max_age is None or published is None:
+            return False
+        return published < now - timedelta(seconds=self.max_age)
 
 
 def deliveries_for(
@@ -174,18 +183,22 @@ def candidates(
     routes: dict[str, RuleRoute],
     source: str,
     tags: frozenset[str],
+    now: datetime | None = None,
 ) -> list[Candidate]:
     """Each article with the deliveries it causes if the store takes it.
 
     Articles whose guid is in `unchanged` (stored already with this content,
     `Store.unchanged_guids`) are not matched: ingest counts them as duplicates
-    and queues nothing for them.
+    and queues nothing for them. Given `now` (a poll), a rule does not alert
+    on articles published longer ago than its `max_age`; they are stored all the same.
     """
-    return [
-        Candidate(a)
-        if a.guid in unchanged
-        else Candidate(
-            a, tuple(deliveries_for(a, matcher=matcher, routes=routes, source=source, tags=tags))
-        )
-        for a in articles
-    ]
+    out = []
+    for a in articles:
+        if a.guid in unchanged:
+            out.append(Candidate(a))
+            continue
+        rows = deliveries_for(a, matcher=matcher, routes=routes, source=source, tags=tags)
+        if now is not None:
+            rows = [r for r in rows if not routes[r.rule].too_old(a.published_at, now)]
+        out.append(Candidate(a, tuple(rows)))
+    return out

@@ -116,6 +116,7 @@ class _Run:
             max_pages=10_000,
             max_body=self.ctx.config.settings.max_body,
             parse_slots=self.ctx.parse_slots,
+            skip_failing=False,  # history is asked for: try pages that failed on polls too
         )
 
     async def pages(self, progress: Progress | None) -> None:
