@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/match.py
 	$(BIN)/python bench/extract.py 1
 	$(BIN)/python bench/replicas.py
+	$(BIN)/python bench/clusters.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -25,12 +25,14 @@ __all__ = [
     "REPLICA",
     "SIGHTING",
     "SOURCE",
+    "STORY_BAND",
     "Article",
     "Delivery",
     "JobRun",
     "Replica",
     "Sighting",
     "Source",
+    "StoryBand",
     "UTCDateTime",
     "metadata",
 ]
@@ -84,7 +86,7 @@ class Source(SQLModel, table=True):
 
 
 class Article(SQLModel, table=True):
-    """A stored article; `cluster_id` is the id of its story cluster (its own for now)."""
+    """A stored article; `cluster_id` is the id of its story cluster's earliest article."""
 
     __table_args__ = (
         sa.UniqueConstraint("source_id", "guid", name="uq_article_source_guid"),
@@ -115,7 +117,8 @@ class Article(SQLModel, table=True):
     fetched_at: datetime = _time(nullable=False)
     updated_at: datetime | None = _time()
     content_hash: str
-    fingerprint: str | None = None
+    fingerprint: str | None = None  # hex of the pipeline's similarity fingerprint
+    fingerprint_version: int | None = None  # None: not fingerprinted yet (an older archive)
     cluster_id: int | None = Field(default=None, index=True)
     pruned: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     body_indexed: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
@@ -133,6 +136,23 @@ class Sighting(SQLModel, table=True):
     source_id: int = Field(foreign_key="source.id", index=True)
     guid: str
     url: str
+    seen_at: datetime = _time(nullable=False)
+
+
+class StoryBand(SQLModel, table=True):
+    """One LSH band key of an article's fingerprint: copies are found by equal keys.
+
+    `seen_at` is the article's `fetched_at`, so the look-up within the cluster
+    window is one range scan of the (band, seen_at) index.
+    """
+
+    __tablename__ = "story_band"
+    __table_args__ = (sa.Index("ix_story_band_band_seen_at", "band", "seen_at"),)
+
+    article_id: int = Field(foreign_key="article.id", primary_key=True)
+    band: int = Field(
+        sa_type=sa.BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
     seen_at: datetime = _time(nullable=False)
 
 
@@ -192,6 +212,7 @@ metadata = SQLModel.metadata
 SOURCE: sa.Table = metadata.tables["source"]
 ARTICLE: sa.Table = metadata.tables["article"]
 SIGHTING: sa.Table = metadata.tables["sighting"]
+STORY_BAND: sa.Table = metadata.tables["story_band"]
 DELIVERY: sa.Table = metadata.tables["delivery"]
 REPLICA: sa.Table = metadata.tables["replica"]
 JOB_RUN: sa.Table = metadata.tables["job_run"]

@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from monitor.cli import backfill, commands, db, digest, replicas, search, sources
+from monitor.cli import backfill, commands, db, digest, replicas, search, sources, stories
 from monitor.cli.app import app
 from monitor.errors import ConfigError, MonitorError, UsageError
 from monitor.logs import Secrets
@@ -19,7 +19,7 @@ from storage import StorageError
 __all__ = ["COMMAND_MODULES", "main"]
 
 # Importing a command module registers its commands on `app`.
-COMMAND_MODULES = (backfill, commands, db, digest, replicas, search, sources)
+COMMAND_MODULES = (backfill, commands, db, digest, replicas, search, sources, stories)
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from monitor.clock import iso
 from monitor.logs import Secrets
-from storage.types import ArticleRow, DeliveryRow, SourceStatus
+from storage.types import ArticleRow, DeliveryRow, SourceStatus, StoryRow
 
 __all__ = [
     "article_json",
@@ -30,6 +30,7 @@ __all__ = [
     "print_rows",
     "print_table",
     "source_json",
+    "story_json",
 ]
 
 Row = dict[str, Any]
@@ -46,12 +47,33 @@ def article_json(row: ArticleRow, *, body: bool = False, snippet: str | None = N
         "author": row.author,
         "summary": row.summary,
         "cluster_id": row.cluster_id,
+        "outlets": list(row.outlets or (row.source,)),
     }
     if body:
         doc["body"] = row.body
     if snippet is not None:
         doc["snippet"] = snippet
     return doc
+
+
+def story_json(row: StoryRow) -> Row:
+    """A story cluster as `newsmon stories` prints it."""
+    return {
+        "cluster_id": row.cluster_id,
+        "title": row.title,
+        "url": row.url,
+        "first_seen": iso(row.first_seen),
+        "outlets": list(row.outlets),
+        "outlet_count": len(row.outlets),
+        "articles": row.articles,
+    }
+
+
+def _cell(value: object) -> object:
+    """A value as one CSV or table cell: lists (outlets) joined with commas."""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value)
+    return "" if value is None else value
 
 
 def source_json(row: SourceStatus) -> Row:
@@ -110,7 +132,7 @@ def print_csv(
     writer = csv.DictWriter(out or sys.stdout, fieldnames=list(columns), extrasaction="ignore")
     writer.writeheader()
     for row in map(secrets.mask_value, rows):
-        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in columns})
+        writer.writerow({k: _cell(row.get(k)) for k in columns})
 
 
 def print_table(
@@ -133,7 +155,7 @@ def print_table(
         table.add_column(column, overflow="fold")
     for row in map(secrets.mask_value, rows):
         # Text cells, not markup: "[/]" or "[link=...]" in a news title stays text.
-        table.add_row(*(Text("" if row.get(c) is None else str(row.get(c))) for c in columns))
+        table.add_row(*(Text(str(_cell(row.get(c)))) for c in columns))
     console.print(table)
 
 

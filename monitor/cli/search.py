@@ -24,9 +24,13 @@ from notifiers.markup import mark_spans
 from storage import Store
 from storage.types import ArticleRow, DeliveryIn
 
-__all__ = ["rematch", "search"]
+__all__ = ["one_per_story", "rematch", "search"]
 
 SEARCH_COLUMNS = ["id", "source", "published_at", "title", "url", "snippet"]
+SEARCH_CSV_COLUMNS = [*SEARCH_COLUMNS, "cluster_id", "outlets"]
+COLLAPSED_COLUMNS = ["cluster_id", "outlets", "published_at", "title", "url", "snippet"]
+# With --collapse, candidates read per story wanted: copies of one story fold into one line.
+_COLLAPSE_READ = 4
 REMATCH_COLUMNS = ["rule", "id", "title", "terms", "url", "snippet"]
 
 
@@ -37,6 +41,10 @@ def search(
     since: Annotated[str | None, typer.Option(help="Only articles since (2024-05-01, 7d).")] = None,
     source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many results.")] = 50,
+    collapse: Annotated[
+        bool,
+        typer.Option("--collapse", help="One line per story: its newest match and its outlets."),
+    ] = False,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
 ) -> None:
     """Search the stored articles with the rule query language."""
@@ -51,18 +59,34 @@ def search(
     try:
         if source is not None and not store.source_ids([source]):
             raise UsageError(f"search: unknown source '{source}'")
-        found = search_store(store, query, since=parse_since(since), source=source, limit=limit)
+        wanted = limit * _COLLAPSE_READ if collapse else limit
+        found = search_store(store, query, since=parse_since(since), source=source, limit=wanted)
     finally:
         store.close()
+    if collapse:
+        found = one_per_story(found)[:limit]
     docs = [article_json(row, snippet=marked(match)) for row, match in found]
     print_rows(
         docs,
         fmt,
-        SEARCH_COLUMNS,
+        COLLAPSED_COLUMNS if collapse else SEARCH_COLUMNS,
         secrets=g.secrets,
-        csv_columns=SEARCH_COLUMNS,
-        title=f"{len(docs)} result(s)",
+        csv_columns=SEARCH_CSV_COLUMNS,
+        title=f"{len(docs)} {'story' if len(docs) == 1 else 'stories'}"
+        if collapse
+        else f"{len(docs)} result(s)",
     )
+
+
+def one_per_story(found: list[tuple[ArticleRow, Match]]) -> list[tuple[ArticleRow, Match]]:
+    """The first (newest) result of each story cluster, in order."""
+    seen: set[int] = set()
+    kept: list[tuple[ArticleRow, Match]] = []
+    for row, match in found:
+        if row.cluster_id not in seen:
+            seen.add(row.cluster_id)
+            kept.append((row, match))
+    return kept
 
 
 @app.command()
@@ -122,6 +146,8 @@ def _rematch_json(row: ArticleRow, match: Match) -> dict[str, Any]:
         "title": row.title,
         "terms": list(match.terms),
         "snippet": marked(match),
+        "cluster_id": row.cluster_id,
+        "outlets": list(row.outlets or (row.source,)),
     }
 
 

@@ -117,6 +117,9 @@ class Settings(_Strict):
     delivery_lease: Duration = 300
     # Private networks that links in fetched documents may reach (monitor/egress.py).
     allow_networks: list[str] = Field(default_factory=list)
+    # How far back a copy of a story is looked for (DESIGN §7): a copy joins the
+    # story of an article stored within this span before it.
+    cluster_window: Duration = 7 * 86400
 
     @field_validator("timezone")
     @classmethod
@@ -211,6 +214,10 @@ class RuleConfig(_Strict):
     schedule: str | None = None
     sources: list[Text] = []
     case_sensitive: bool = False
+    # Story velocity: fire once a matching story has this many distinct outlets
+    # within `within` (default: settings.cluster_window).
+    min_outlets: int | None = Field(default=None, ge=2)
+    within: Duration | None = None
 
     @field_validator("schedule")
     @classmethod
@@ -235,6 +242,10 @@ class RuleConfig(_Strict):
             raise ValueError('mode digest needs schedule (a cron expression, e.g. "0 8 * * *")')
         if self.mode == "instant" and self.schedule is not None:
             raise ValueError("schedule is only used with mode digest")
+        if self.within is not None and self.min_outlets is None:
+            raise ValueError(
+                "within is only used with min_outlets (e.g. min_outlets: 3 and within: 6h)"
+            )
         return self
 
 

@@ -35,7 +35,7 @@ def test_upgrading_a_0005_database_keeps_its_rows_and_leases(db_url: str) -> Non
                 {"t": LATER.replace(tzinfo=None)},
             )
 
-        store.upgrade()
+        upgrade(store.engine, "0006")
 
         assert current_revision(store.engine) == "0006"
         assert store.replicas(NOW) == []
@@ -63,7 +63,7 @@ def test_downgrading_0006_removes_the_replica_tables_and_columns(db_url: str) ->
         assert not {"replica", "job_run"} & set(inspector.get_table_names())
         for table in ("source", "delivery"):
             assert "claimed_by" not in {c["name"] for c in inspector.get_columns(table)}
-        store.upgrade()
+        upgrade(store.engine, "0006")
         assert current_revision(store.engine) == "0006"
         assert [s.name for s in store.claim_due_sources(NOW, claimant="r2")] == []  # leased
     finally:

@@ -22,6 +22,7 @@ TABLES = {
     "backfill",
     "replica",
     "job_run",
+    "story_band",
     "alembic_version",
 }
 
@@ -32,7 +33,7 @@ def test_migrations_create_the_schema_and_upgrade_is_idempotent(db_url: str) -> 
         assert current_revision(store.engine) is None
         store.upgrade()
         store.upgrade()
-        assert current_revision(store.engine) == head_revision() == "0006"
+        assert current_revision(store.engine) == head_revision() == "0007"
         assert set(sa.inspect(store.engine).get_table_names()) >= TABLES
     finally:
         store.close()
