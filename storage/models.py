@@ -142,18 +142,24 @@ class Sighting(SQLModel, table=True):
 class StoryBand(SQLModel, table=True):
     """One LSH band key of an article's fingerprint: copies are found by equal keys.
 
-    `seen_at` is the article's `fetched_at`, so the look-up within the cluster
-    window is one range scan of the (band, seen_at) index.
+    `seen_at` is the article's `fetched_at`. The primary key (band, seen_at,
+    article_id) is the look-up index: the copies within the cluster window are
+    one range scan per key. On SQLite the table is that index (WITHOUT ROWID),
+    so each key costs one B-tree insert. Rows are never deleted: keys left by an
+    article's older text (an edit, an older fingerprint version) only bring it
+    up as a candidate, and candidates are compared by their current fingerprint.
     """
 
     __tablename__ = "story_band"
-    __table_args__ = (sa.Index("ix_story_band_band_seen_at", "band", "seen_at"),)
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
-    article_id: int = Field(foreign_key="article.id", primary_key=True)
     band: int = Field(
         sa_type=sa.BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
     )
-    seen_at: datetime = _time(nullable=False)
+    seen_at: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    article_id: int = Field(
+        foreign_key="article.id", primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
 
 
 class Delivery(SQLModel, table=True):

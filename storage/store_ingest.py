@@ -43,10 +43,10 @@ from sqlalchemy.engine import Connection
 
 from storage.errors import StorageError
 from storage.models import ARTICLE, DELIVERY, SIGHTING, SOURCE, UTCDateTime
-from storage.sql import chunks, insert_or_ignore, utc
+from storage.sql import chunks, insert_or_ignore, transaction_lock, utc
 from storage.store_articles import article_rows
 from storage.store_deliveries import delivery_values, insert_deliveries, velocity_reached
-from storage.store_stories import Placement, encode, place
+from storage.store_stories import STORIES_LOCK, Placement, encode, place
 from storage.types import ArticleIn, ArticleRow, Candidate, DeliveryIn, IngestResult, Stories
 
 __all__ = ["ingest", "unchanged_guids"]
@@ -334,12 +334,15 @@ class _Writer:
             if delivery.min_outlets > 0 or not velocity_only
         ]
 
-    def _place(self, article_id: int, cluster_id: int, article: ArticleIn, seen: datetime) -> int:
+    def _place(
+        self, article_id: int, cluster_id: int, article: ArticleIn, seen: datetime, *, fresh: bool
+    ) -> int:
         """The article's story cluster (written), or `cluster_id` without `Stories`."""
         if self.stories is None:
             return cluster_id
         item = Placement(article_id, cluster_id, article.fingerprint, article.band_keys, seen)
-        return place(self.conn, item, self.now - self.stories.window, self.stories)
+        since = self.now - self.stories.window
+        return place(self.conn, item, since, self.stories, fresh=fresh)
 
     def apply(self, plan: _Plan) -> list[ArticleIn]:
         """Write what the plan says; the fresh articles a concurrent writer beat us to."""
@@ -348,7 +351,9 @@ class _Writer:
             _update_changed(self.conn, plan.changed, self.now, self.stories)
         for stored, article in plan.changed:
             self.updated_ids.append(stored.id)
-            cluster = self._place(stored.id, stored.cluster_id, article, stored.fetched_at)
+            cluster = self._place(
+                stored.id, stored.cluster_id, article, stored.fetched_at, fresh=False
+            )
             self._queue(stored.id, cluster, article)
         sightings = [
             {
@@ -370,7 +375,7 @@ class _Writer:
             if new_id is None:
                 lost.append(article)
                 continue
-            cluster = self._place(new_id, new_id, article, self.now)
+            cluster = self._place(new_id, new_id, article, self.now, fresh=True)
             self.result.new.append(_new_row(new_id, cluster, self.source, article, self.now))
             self._queue(new_id, cluster, article)
         if plan.sightings and any(d.min_outlets for d in self._all_deliveries()):
@@ -440,6 +445,11 @@ def ingest(
     source = conn.scalar(sa.select(SOURCE.c.name).where(SOURCE.c.id == source_id))
     if source is None:
         raise StorageError(f"storage: ingest: no source with id {source_id}")
+    if stories is not None and any(c.article.band_keys for c in candidates):
+        # Two copies of a story stored at once (polls of two sources, replicas)
+        # must see each other: on PostgreSQL, placing stories is serialised
+        # (SQLite writers are already), so the later one waits and finds the first.
+        transaction_lock(conn, STORIES_LOCK)
     by_guid, repeats = _unique(candidates)
     deliveries = {guid: c.deliveries for guid, c in by_guid.items()}
     writer = _Writer(conn, source_id, source, deliveries, utc(now), stories)

@@ -20,11 +20,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from storage.models import ARTICLE, SIGHTING, SOURCE, STORY_BAND
-from storage.sql import chunks
+from storage.sql import chunks, insert_or_ignore, transaction_lock
 from storage.types import Stories, StoryRow
 
 __all__ = [
     "MAX_CANDIDATES",
+    "STORIES_LOCK",
     "Placement",
     "cluster_outlets",
     "decode",
@@ -35,6 +36,9 @@ __all__ = [
     "unfingerprinted",
     "unfingerprinted_count",
 ]
+
+# The transaction lock that serialises placing articles in stories (PostgreSQL).
+STORIES_LOCK = "stories"
 
 # Articles compared per look-up, those sharing the most band keys first: bounds
 # the cost when boilerplate makes a band key common.
@@ -102,21 +106,24 @@ def _leads_others(conn: Connection, article_id: int) -> bool:
     return conn.execute(query.limit(1)).first() is not None
 
 
-def place(conn: Connection, item: Placement, since: datetime, stories: Stories) -> int:
+def place(
+    conn: Connection, item: Placement, since: datetime, stories: Stories, *, fresh: bool = False
+) -> int:
     """Write the article's band keys and its cluster; the cluster id.
 
     A copy of an earlier article (seen since `since`) joins that article's
     cluster; otherwise the article is its own cluster. An article that already
     leads a cluster with other members keeps it, so they are never orphaned.
+    `fresh`: inserted just now, so it has no members yet. Keys of an older text
+    stay (see `StoryBand`); keys already there are skipped.
     """
-    conn.execute(STORY_BAND.delete().where(STORY_BAND.c.article_id == item.article_id))
     keys = sorted(set(item.band_keys)) if item.fingerprint is not None else []
     if keys:
         conn.execute(
-            STORY_BAND.insert(),
+            insert_or_ignore(conn, STORY_BAND),
             [{"article_id": item.article_id, "band": k, "seen_at": item.seen_at} for k in keys],
         )
-    if item.cluster_id == item.article_id and _leads_others(conn, item.article_id):
+    if not fresh and item.cluster_id == item.article_id and _leads_others(conn, item.article_id):
         cluster = item.article_id
     else:
         cluster = _earlier_copy(conn, item, since, stories) or item.article_id
@@ -226,6 +233,7 @@ def refingerprint(
     """Store the fingerprints of stored articles and place each in its story, in id
     order, as ingest would have (copies looked for in the window before each one's
     `fetched_at`); how many articles were written."""
+    transaction_lock(conn, STORIES_LOCK)
     ids = sorted({article_id for article_id, _, _ in items})
     known: dict[int, tuple[int, datetime]] = {}
     for part in chunks(ids):

@@ -39,6 +39,7 @@ from monitor.daemon.scheduler import run_daemon
 from monitor.daemon.service import Daemon, fetch_limits, source_specs
 from monitor.fetch import Fetcher
 from monitor.logs import log_to
+from monitor.normalize.fingerprint import FINGERPRINT_VERSION
 from monitor.pipeline.articles import story_policy
 from monitor.pipeline.poll import compile_config_rules
 from monitor.pipeline.stories import fingerprint_archive
@@ -100,10 +101,22 @@ def run(
     compile_config_rules(config)  # rule errors are config errors: fail before touching the DB
     store = g.store(config)
     try:
+        _warn_unfingerprinted(store)
         code = asyncio.run(_run(g, config, store, once, force=force))
     finally:
         store.close()
     raise typer.Exit(code)
+
+
+def _warn_unfingerprinted(store: Store) -> None:
+    """Starting migrates the schema but leaves an old archive unclustered: say so."""
+    pending = store.unfingerprinted_count(FINGERPRINT_VERSION)
+    if pending:
+        log.warning(
+            "%d stored article(s) have no story fingerprint yet: run `newsmon db upgrade` "
+            "so that their copies join their stories",
+            pending,
+        )
 
 
 async def _run(g: Globals, config: Config, store: Store, once: bool, force: bool = False) -> int:

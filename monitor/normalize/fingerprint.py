@@ -3,15 +3,15 @@
 An outlet that republishes wire copy changes the headline, adds a "first
 published by" line, trims a paragraph and rewords a date; the text stays
 mostly the same word sequence. The fingerprint is a MinHash sketch of the
-article's word pairs (2-shingles of the normalised title and body: NFKC,
-casefolded, punctuation gone; pairs of short words such as "of the" left
-out), built with one-permutation hashing: each shingle is hashed once, the
-hash picks one of 128 bins and the bin keeps its smallest value. Two sketches
-agree in a bin with probability equal to the Jaccard similarity of the two
-shingle sets, so the share of agreeing bins estimates it.
+article's word 3-shingles (runs of three words of the normalised title and
+body: NFKC, casefolded, punctuation gone; runs of short words only, such as
+"of the", left out), built with one-permutation hashing: each shingle is
+hashed once, the hash picks one of 256 bins and the bin keeps its smallest
+value. Two sketches agree in a bin with probability equal to the Jaccard
+similarity of the two shingle sets, so the share of agreeing bins estimates it.
 
-`band_keys` cuts the sketch into LSH bands of 3 bins; two articles that may be
-the same story share a band key with high probability, so storage finds
+`band_keys` cuts the sketch into 85 LSH bands of 3 bins; two articles that may
+be the same story share a band key with high probability, so storage finds
 candidates through an index on the keys, not a scan. `same_story` is the
 decision. Parameters and threshold were chosen on one half of a labelled set
 and reported on the other by `bench/clusters.py`.
@@ -32,6 +32,7 @@ from dataclasses import dataclass
 __all__ = [
     "FINGERPRINT_VERSION",
     "MAX_WORDS",
+    "MIN_SHINGLES",
     "MIN_WORDS",
     "SCHEME",
     "THRESHOLD",
@@ -45,6 +46,7 @@ __all__ = [
 
 FINGERPRINT_VERSION = 1
 MIN_WORDS = 20  # fewer words than this say too little to compare
+MIN_SHINGLES = 10  # nor do fewer distinct shingles ("10 20 30 ...", a repeated line)
 MAX_WORDS = 2_000  # words read from title + text; later ones are ignored
 # The raw text read before splitting into words: a word is rarely longer than
 # this on average, and the cap keeps normalising a huge body cheap.
@@ -52,6 +54,11 @@ _MAX_CHARS = MAX_WORDS * 16
 _HEADER = struct.Struct(">BH")  # version, number of distinct shingles (capped)
 _EMPTY = 1 << 64
 _MASK64 = (1 << 64) - 1
+# Odd 64-bit constants, one per position in a shingle (so at most 6 words).
+_FACTORS = (
+    0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
+    0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53,
+)  # fmt: skip
 # A "word": a run of letters and digits; scripts written without spaces (CJK,
 # Thai, ...) are split into single characters so they still form shingles.
 _WORD = re.compile(r"[^\W_]+")
@@ -69,10 +76,10 @@ class Scheme:
     set and reports the chosen one on the other half.
     """
 
-    shingle: int = 2  # words per shingle
-    bins: int = 128  # sketch size, a power of two (one 32-bit value per bin)
+    shingle: int = 3  # words per shingle
+    bins: int = 256  # sketch size, a power of two (one 32-bit value per bin)
     rows: int = 3  # bins per LSH band
-    threshold: float = 0.28  # estimated similarity at or above which: one story
+    threshold: float = 0.23  # estimated similarity at or above which: one story
     short: int = 3  # shingles of words this short only are left out (0: none are)
 
     @property
@@ -86,9 +93,10 @@ class Scheme:
         if len(title_words) + len(body_words) < MIN_WORDS:
             return None
         # Title and body are shingled apart: no shingle spans the two.
-        return _shingle_hashes(title_words, self.shingle, self.short) | _shingle_hashes(
+        hashes = _shingle_hashes(title_words, self.shingle, self.short) | _shingle_hashes(
             body_words, self.shingle, self.short
         )
+        return hashes if len(hashes) >= MIN_SHINGLES else None
 
     def sketch(self, hashes: set[int]) -> bytes:
         """The fingerprint of a set of shingle hashes."""
@@ -112,15 +120,26 @@ class Scheme:
         return keys
 
     def similarity(self, a: bytes, b: bytes) -> float:
-        agree = sum(1 for x, y in zip(self._values(a), self._values(b), strict=True) if x == y)
-        return agree / self.bins
+        self._check(a)
+        self._check(b)
+        # All bins at once on big integers: XOR, then fold each 32-bit lane onto
+        # its lowest bit (right shifts of 31 in all never reach the next lane's
+        # lowest bit); a lane left 0 is a bin the two sketches agree on.
+        lanes = int.from_bytes(a[_HEADER.size :], "big") ^ int.from_bytes(b[_HEADER.size :], "big")
+        for shift in (16, 8, 4, 2, 1):
+            lanes |= lanes >> shift
+        differ = (lanes & int.from_bytes(b"\0\0\0\1" * self.bins, "big")).bit_count()
+        return (self.bins - differ) / self.bins
 
-    def _values(self, fp: bytes) -> tuple[int, ...]:
+    def _check(self, fp: bytes) -> None:
         if len(fp) != _HEADER.size + 4 * self.bins or fp[0] != FINGERPRINT_VERSION:
             raise ValueError(
                 f"fingerprint: not a version {FINGERPRINT_VERSION} fingerprint "
                 f"({len(fp)} bytes, version {fp[0] if fp else None})"
             )
+
+    def _values(self, fp: bytes) -> tuple[int, ...]:
+        self._check(fp)
         return struct.unpack_from(f">{self.bins}I", fp, _HEADER.size)
 
 
@@ -155,7 +174,10 @@ def normalise_words(text: str) -> list[str]:
 
 def _words(text: str) -> list[str]:
     folded = unicodedata.normalize("NFKC", text).casefold()
-    words: list[str] = []
+    if not _UNSPACED.search(folded):  # the common case: one pass, no per-word check
+        words = _WORD.findall(folded)
+        return words[:MAX_WORDS]
+    words = []
     for match in _WORD.finditer(folded):
         word = match.group()
         if _UNSPACED.search(word):
@@ -187,19 +209,30 @@ def _shingle_hashes(words: list[str], shingle: int, short: int = 0) -> set[int]:
     Runs made only of words of at most `short` letters ("of the", "in a") are
     left out: nearly every article has them, so they only make unrelated
     articles look alike. A character of an unspaced script is never short.
+    Each distinct word is hashed once (BLAKE2b); a run's hash is a fixed
+    linear combination of its words' hashes, so position matters.
     """
     if not words:
         return set()
     width = min(shingle, len(words))
-    blake2b = hashlib.blake2b
-    hashes = set()
-    for start in range(len(words) - width + 1):
-        run = words[start : start + width]
-        if short and all(len(word) <= short and not _UNSPACED.match(word) for word in run):
-            continue
-        digest = blake2b("\x1f".join(run).encode("utf-8", "surrogatepass"), digest_size=8)
-        hashes.add(int.from_bytes(digest.digest(), "big"))
-    return hashes
+    count = len(words) - width + 1
+    known: dict[str, tuple[int, int]] = {}
+    hashed, longs = [], []
+    for word in words:
+        seen = known.get(word)
+        if seen is None:
+            digest = hashlib.blake2b(word.encode("utf-8", "surrogatepass"), digest_size=8)
+            is_long = not short or len(word) > short or bool(_UNSPACED.match(word))
+            seen = known[word] = (int.from_bytes(digest.digest(), "big"), int(is_long))
+        hashed.append(seen[0])
+        longs.append(seen[1])
+    totals, long_words = [0] * count, [0] * count
+    for offset in range(width):
+        factor = _FACTORS[offset]
+        window = slice(offset, offset + count)
+        totals = [acc + value * factor for acc, value in zip(totals, hashed[window], strict=True)]
+        long_words = [n + flag for n, flag in zip(long_words, longs[window], strict=True)]
+    return {total & _MASK64 for total, n in zip(totals, long_words, strict=True) if n}
 
 
 def _mix(value: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 import subprocess
 import sys
 
@@ -138,8 +139,10 @@ def test_similarity_orders_copy_above_same_topic_above_unrelated() -> None:
         ("Breaking", ""),
         ("Minister resigns", "The minister resigned on Monday."),
         ("", "…  —  !!! ??? ... ---"),
+        ("Scores", " ".join(str(n) for n in range(10, 90))),
+        ("Breaking news", "Tap here to read more. " * 20),
     ],
-    ids=["empty", "title-only", "one-sentence", "punctuation-only"],
+    ids=["empty", "title-only", "one-sentence", "punctuation-only", "numbers", "one-line-repeated"],
 )
 def test_too_little_text_gives_no_fingerprint(title: str, text: str) -> None:
     assert fingerprint(title, text) is None
@@ -204,3 +207,44 @@ def test_a_fingerprint_of_another_version_or_size_is_refused_with_a_reason(
     fp = _fp(ORIGINAL_TITLE, ORIGINAL)
     with pytest.raises(ValueError, match="fingerprint: not a version"):
         similarity(fp, damaged)
+
+
+def test_pairs_of_short_words_do_not_make_two_stories_alike() -> None:
+    # Two different texts whose only common ground is their function words
+    # ("of the", "in a", ...): counted, those pairs would make them one story.
+    short = [
+        "of", "the", "in", "a", "to", "on", "at", "by", "for", "and",
+        "it", "is", "was", "as", "be", "has", "not", "his", "her", "but",
+    ]  # fmt: skip
+    scaffold = [f"{a} {b}" for a in short for b in short[:3]]
+
+    def story(names: list[str]) -> str:
+        return " ".join(f"{name} {pair}" for name, pair in zip(names * 6, scaffold, strict=False))
+
+    first = story(["minister", "parliament", "coalition", "budget", "election"])
+    second = story(["football", "stadium", "goalkeeper", "league", "transfer"])
+    assert similarity(_fp("", first), _fp("", second)) < 0.05
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({}, 1.0),
+        ({0: 1}, 255 / 256),  # the lowest bit of the first value
+        ({255: 0x80000000}, 255 / 256),  # the highest bit of the last value
+        ({7: 0xFFFFFFFF, 8: 0x00010000}, 254 / 256),  # two neighbouring values
+        ({i: 1 for i in range(256)}, 0.0),
+    ],
+    ids=["same", "lowest-bit", "highest-bit", "neighbours", "all"],
+)
+def test_similarity_is_the_share_of_equal_sketch_values(
+    changes: dict[int, int], expected: float
+) -> None:
+    fp = _fp(ORIGINAL_TITLE, ORIGINAL)
+    head, values = fp[:3], list(struct.unpack(f">{len(fp[3:]) // 4}I", fp[3:]))
+    for index, flip in changes.items():
+        values[index] ^= flip
+    other = head + struct.pack(f">{len(values)}I", *values)
+    assert len(values) == 256
+    assert similarity(fp, other) == expected
+    assert similarity(other, fp) == expected

@@ -185,7 +185,9 @@ def test_a_velocity_rule_fires_once_at_the_third_outlet_naming_the_three(
         item("https://freshnews.example/wire-1", WIRE_TITLE, WIRE_BODY),
         item("https://khmertimes.example/lavrov", COPY_TITLE, variant(1), 10),
         item("https://vod.example/lavrov-asean", "ASEAN, Russia agree closer ties", variant(2), 20),
-        item("https://cambodianess.example/asean", "Jakarta talks: ASEAN and Moscow", variant(3), 30),
+        item(
+            "https://cambodianess.example/asean", "Jakarta talks: ASEAN and Moscow", variant(3), 30
+        ),
     ]
     sent_after: list[int] = []
     for name, entry in zip(names, carried, strict=True):
@@ -210,11 +212,14 @@ def test_an_edit_updates_in_place_and_realerts_only_a_newly_matching_rule(
 ) -> None:
     guid = "https://freshnews.example/wire-1"
     url = feeds.set("/wire.xml", rss([item(guid, WIRE_TITLE, WIRE_BODY)]))
-    rules = ASEAN_RULE + """\
+    rules = (
+        ASEAN_RULE
+        + """\
   - name: rice
     keywords: [rice]
     channels: [mail]
 """
+    )
     config = write_config(tmp_path, {"fresh-news": url}, smtp=smtp, sink=sink, rules=rules)
     env = {"NEWSMON_DATABASE_URL": db_url}
     run_once(config, env)
@@ -240,9 +245,7 @@ def test_a_pruned_article_does_not_come_back(
     old = item("https://freshnews.example/wire-1", WIRE_TITLE, WIRE_BODY)
     url = feeds.set("/wire.xml", rss([old]))
     times = feeds.set("/times.xml", rss([]))
-    config = write_config(
-        tmp_path, {"fresh-news": url, "khmer-times": times}, smtp=smtp, sink=sink
-    )
+    config = write_config(tmp_path, {"fresh-news": url, "khmer-times": times}, smtp=smtp, sink=sink)
     env = {"NEWSMON_DATABASE_URL": db_url}
     run_once(config, env)
     pruned = newsmon("db", "prune", "--before", "2999-01-01", config=config, env=env)
@@ -354,6 +357,7 @@ def test_a_digest_lists_each_story_once_with_its_outlets(
     assert sent.returncode == 0, sent.stderr
     assert smtp.subjects() == ["[newsmon] morning-brief: 2 new matches"]
     text = plain_text(smtp, 0)
-    assert WIRE_TITLE in text and OTHER_TITLE in text
+    assert WIRE_TITLE in text
+    assert OTHER_TITLE in text
     assert COPY_TITLE not in text
     assert "fresh-news · also in: khmer-times" in text

@@ -61,7 +61,10 @@ def test_email_has_marked_html_and_a_text_part_with_guillemets() -> None:
     assert 'href="https://news.example.org/2023/09/asean-russia?id=7&amp;lang=en"' in parts.html
     assert "Leaders of «ASEAN» met «Russia» in Phnom Penh" in parts.text
     assert "https://news.example.org/2023/09/asean-russia?id=7&lang=en" in parts.text
-    assert "fresh-news · also in: khmer-times · 2023-09-13 06:30 UTC · matched: ASEAN, Russia" in parts.text
+    assert (
+        "fresh-news · also in: khmer-times · 2023-09-13 06:30 UTC · matched: ASEAN, Russia"
+        in parts.text
+    )
 
 
 HOSTILE = [

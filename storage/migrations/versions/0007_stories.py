@@ -2,8 +2,8 @@
 
 `article.fingerprint_version` says which fingerprint algorithm produced
 `article.fingerprint` (None: not fingerprinted yet); `story_band` holds each
-fingerprint's LSH band keys with the article's `fetched_at`, indexed on
-(band, seen_at), so the copies of a story within the cluster window are found
+fingerprint's LSH band keys with the article's `fetched_at`, keyed on
+(band, seen_at, article_id), so the copies of a story within the cluster window are found
 by an index look-up. Rows stored before have no fingerprint: `newsmon db
 upgrade` computes them afterwards (the fingerprint is the pipeline's, which a
 migration cannot import) and assigns their clusters, in batches.
@@ -31,20 +31,26 @@ depends_on: str | None = None
 def upgrade() -> None:
     # Plain ADD COLUMN keeps SQLite from rebuilding the article table (see 0005).
     op.add_column("article", sa.Column("fingerprint_version", sa.Integer(), nullable=True))
+    # The primary key is the look-up index; on SQLite the table is that index.
     op.create_table(
         "story_band",
-        sa.Column("article_id", sa.Integer(), sa.ForeignKey("article.id"), nullable=False),
         sa.Column("band", sa.BigInteger(), nullable=False, autoincrement=False),
         sa.Column("seen_at", UTCDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("article_id", "band"),
+        sa.Column(
+            "article_id",
+            sa.Integer(),
+            sa.ForeignKey("article.id"),
+            nullable=False,
+            autoincrement=False,
+        ),
+        sa.PrimaryKeyConstraint("band", "seen_at", "article_id"),
+        sqlite_with_rowid=False,
     )
-    op.create_index("ix_story_band_band_seen_at", "story_band", ["band", "seen_at"])
     # Every article is a cluster of its own until its fingerprint says otherwise.
     op.execute("UPDATE article SET cluster_id = id WHERE cluster_id IS NULL")
 
 
 def downgrade() -> None:
-    op.drop_index("ix_story_band_band_seen_at", table_name="story_band")
     op.drop_table("story_band")
     # Plain DROP COLUMN (SQLite 3.35+): a batch rebuild would lose the triggers.
     op.execute("ALTER TABLE article DROP COLUMN fingerprint_version")
