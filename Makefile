@@ -58,6 +58,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/match.py
 	$(BIN)/python bench/extract.py 1
 	$(BIN)/python bench/replicas.py
+	$(BIN)/python bench/clusters.py
 
 # The dev lock is constrained by the runtime one: both install the same versions of
 # what they share, so `make test` after `make run` (or the reverse) changes nothing.

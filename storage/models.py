@@ -28,6 +28,7 @@ __all__ = [
     "REPLICA",
     "SIGHTING",
     "SOURCE",
+    "STORY_BAND",
     "Article",
     "Delivery",
     "JobRun",
@@ -36,6 +37,7 @@ __all__ = [
     "Replica",
     "Sighting",
     "Source",
+    "StoryBand",
     "UTCDateTime",
     "metadata",
 ]
@@ -95,7 +97,7 @@ class Source(SQLModel, table=True):
 
 
 class Article(SQLModel, table=True):
-    """A stored article; `cluster_id` is the id of its story cluster (its own for now)."""
+    """A stored article; `cluster_id` is the id of its story cluster's earliest article."""
 
     __table_args__ = (
         sa.UniqueConstraint("source_id", "guid", name="uq_article_source_guid"),
@@ -126,7 +128,8 @@ class Article(SQLModel, table=True):
     fetched_at: datetime = _time(nullable=False)
     updated_at: datetime | None = _time()
     content_hash: str
-    fingerprint: str | None = None
+    fingerprint: str | None = None  # hex of the pipeline's similarity fingerprint
+    fingerprint_version: int | None = None  # None: not fingerprinted yet (an older archive)
     cluster_id: int | None = Field(default=None, index=True)
     pruned: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     body_indexed: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
@@ -145,6 +148,29 @@ class Sighting(SQLModel, table=True):
     guid: str
     url: str
     seen_at: datetime = _time(nullable=False)
+
+
+class StoryBand(SQLModel, table=True):
+    """One LSH band key of an article's fingerprint: copies are found by equal keys.
+
+    `seen_at` is the article's `fetched_at`. The primary key (band, seen_at,
+    article_id) is the look-up index: the copies within the cluster window are
+    one range scan per key. On SQLite the table is that index (WITHOUT ROWID),
+    so each key costs one B-tree insert. Rows are never deleted: keys left by an
+    article's older text (an edit, an older fingerprint version) only bring it
+    up as a candidate, and candidates are compared by their current fingerprint.
+    """
+
+    __tablename__ = "story_band"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    band: int = Field(
+        sa_type=sa.BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    seen_at: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    article_id: int = Field(
+        foreign_key="article.id", primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
 
 
 class Delivery(SQLModel, table=True):
@@ -231,6 +257,7 @@ metadata = SQLModel.metadata
 SOURCE: sa.Table = metadata.tables["source"]
 ARTICLE: sa.Table = metadata.tables["article"]
 SIGHTING: sa.Table = metadata.tables["sighting"]
+STORY_BAND: sa.Table = metadata.tables["story_band"]
 DELIVERY: sa.Table = metadata.tables["delivery"]
 REPLICA: sa.Table = metadata.tables["replica"]
 JOB_RUN: sa.Table = metadata.tables["job_run"]

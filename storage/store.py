@@ -20,6 +20,7 @@ from storage import store_maintenance as maintenance
 from storage import store_pages as pages
 from storage import store_replicas as replicas
 from storage import store_sources as sources
+from storage import store_stories as stories
 from storage.engine import translate_errors
 from storage.store_base import StoreBase
 from storage.store_ingest import ingest, unchanged_guids
@@ -46,6 +47,8 @@ from storage.types import (
     ReplicaRow,
     SourceSpec,
     SourceStatus,
+    Stories,
+    StoryRow,
 )
 
 __all__ = ["Store"]
@@ -161,14 +164,19 @@ class Store(StoreBase):
     # articles
 
     def ingest(
-        self, source_id: int, candidates: Sequence[Candidate], now: datetime
+        self,
+        source_id: int,
+        candidates: Sequence[Candidate],
+        now: datetime,
+        stories: Stories | None = None,
     ) -> IngestResult:
         """Insert what is new, update what changed, queue their deliveries: one transaction.
 
-        Only the deliveries of articles inserted or updated here are queued.
+        Only the deliveries of articles inserted or updated here are queued. With
+        `stories`, each such article joins the cluster of an earlier copy of its story.
         """
         with self._write("ingest") as conn:
-            return ingest(conn, source_id, candidates, now)
+            return ingest(conn, source_id, candidates, now, stories)
 
     def unchanged_guids(self, source_id: int, articles: Sequence[ArticleIn]) -> set[str]:
         """Guids of `articles` that `ingest` would count as duplicates (stored, same content)."""
@@ -232,7 +240,8 @@ class Store(StoreBase):
     def get_article(self, article_id: int) -> ArticleRow | None:
         """One article, or None."""
         with self._read("get article") as conn:
-            return articles.article_rows(conn, [article_id]).get(article_id)
+            found = articles.article_rows(conn, [article_id]).get(article_id)
+            return None if found is None else articles.with_outlets(conn, [found])[0]
 
     def search(
         self,
@@ -251,6 +260,35 @@ class Store(StoreBase):
         """Names of the sources that carried the article, its owner first."""
         with self._read("article outlets") as conn:
             return articles.article_outlets(conn, [article_id]).get(article_id, ())
+
+    def stories(self, since: datetime, *, min_outlets: int = 1, limit: int = 100) -> list[StoryRow]:
+        """Stories first seen since `since` with at least `min_outlets` outlets, widest first."""
+        with self._read("stories") as conn:
+            return stories.stories(conn, since, min_outlets, limit)
+
+    def cluster_outlets(self, cluster_id: int) -> tuple[str, ...]:
+        """The sources that carried a story, in the order they first carried it."""
+        with self._read("story outlets") as conn:
+            return stories.cluster_outlets(conn, [cluster_id]).get(cluster_id, ())
+
+    def unfingerprinted_count(self, version: int) -> int:
+        """How many articles have no fingerprint of this version (`db upgrade` fills them)."""
+        with self._read("count unfingerprinted") as conn:
+            return stories.unfingerprinted_count(conn, version)
+
+    def unfingerprinted(self, version: int, limit: int = 500) -> list[tuple[int, str, str]]:
+        """The oldest `limit` articles without a fingerprint of this version: (id, title,
+        text), the text being the body, else the summary."""
+        with self._read("unfingerprinted articles") as conn:
+            return [(i, t, x) for i, t, x, _ in stories.unfingerprinted(conn, version, limit)]
+
+    def refingerprint(
+        self, items: Sequence[tuple[int, bytes | None, Sequence[int]]], stories_: Stories
+    ) -> int:
+        """Store these articles' (id, fingerprint, band keys) and place each in its story,
+        in the order they were stored; how many were written."""
+        with self._write("fingerprint articles") as conn:
+            return stories.refingerprint(conn, items, stories_)
 
     def known_keys(self, source_id: int, keys: Sequence[str]) -> set[str]:
         """Which keys are stored already: guids of this source or any canonical URL."""
@@ -395,10 +433,10 @@ class Store(StoreBase):
         with self._read("recent articles") as conn:
             return dashboard.recent_articles(conn, source, limit)
 
-    def outlets(self, article_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
-        """Names of the sources that carried each article, its owner first."""
-        with self._read("article outlets") as conn:
-            return articles.article_outlets(conn, article_ids)
+    def story_outlets(self, cluster_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+        """The sources that carried each story, by cluster id, in the order they did."""
+        with self._read("story outlets") as conn:
+            return stories.cluster_outlets(conn, cluster_ids)
 
     def poll_events(
         self, source: str | None = None, *, errors_only: bool = False, limit: int = 50

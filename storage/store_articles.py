@@ -5,6 +5,7 @@ Each function runs inside the caller's transaction (`Store` opens it).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -13,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from storage.models import ARTICLE, SIGHTING, SOURCE, UTCDateTime
 from storage.sql import AnyRow, chunks
+from storage.store_stories import cluster_outlets
 from storage.types import ArticleRow
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "prune_bodies",
     "prune_counts",
     "published_or_fetched",
+    "with_outlets",
 ]
 
 ARTICLE_SELECT = sa.select(
@@ -83,6 +86,14 @@ def article_rows(conn: Connection, ids: Sequence[int]) -> dict[int, ArticleRow]:
     return found
 
 
+def with_outlets(conn: Connection, rows: Sequence[ArticleRow]) -> list[ArticleRow]:
+    """The rows with the outlets of their stories (`ArticleRow.outlets`)."""
+    outlets = cluster_outlets(conn, [row.cluster_id for row in rows])
+    return [
+        dataclasses.replace(row, outlets=outlets.get(row.cluster_id, (row.source,))) for row in rows
+    ]
+
+
 def articles_after(
     conn: Connection,
     after_id: int,
@@ -104,7 +115,7 @@ def articles_after(
         query = query.where(ARTICLE.c.fetched_at >= fetched_since)
     if published_since is not None:
         query = query.where(ARTICLE.c.published_at >= published_since)
-    return [article_row(row) for row in conn.execute(query)]
+    return with_outlets(conn, [article_row(row) for row in conn.execute(query)])
 
 
 def article_outlets(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:

@@ -18,7 +18,8 @@ from sqlalchemy.engine import Connection
 from storage.errors import StorageError
 from storage.models import ARTICLE, DELIVERY, DELIVERY_STATUSES
 from storage.sql import AnyRow, chunks, insert_or_ignore
-from storage.store_articles import article_outlets, article_rows
+from storage.store_articles import article_rows
+from storage.store_stories import cluster_outlets
 from storage.types import ArticleRow, ClaimedDelivery, DeliveryIn, DeliveryRow
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "release",
     "requeue",
     "requeue_matching",
+    "velocity_reached",
 ]
 
 
@@ -61,6 +63,15 @@ def delivery_values(
     }
 
 
+def velocity_reached(
+    conn: Connection, cluster_id: int, delivery: DeliveryIn, now: datetime
+) -> bool:
+    """Whether the story has `delivery.min_outlets` distinct outlets within its window."""
+    since = now - timedelta(seconds=delivery.within_seconds)
+    outlets = cluster_outlets(conn, [cluster_id], since).get(cluster_id, ())
+    return len(outlets) >= delivery.min_outlets
+
+
 def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
     """Insert the rows a (cluster, rule, channel) has not had yet; how many were new."""
     inserted = 0
@@ -81,9 +92,10 @@ def queue_deliveries(
     )
     if cluster_id is None:
         raise StorageError(f"storage: queue deliveries: no article with id {article_id}")
-    return insert_deliveries(
-        conn, [delivery_values(article_id, cluster_id, d, now) for d in deliveries]
-    )
+    ready = [
+        d for d in deliveries if not d.min_outlets or velocity_reached(conn, cluster_id, d, now)
+    ]
+    return insert_deliveries(conn, [delivery_values(article_id, cluster_id, d, now) for d in ready])
 
 
 def claim_deliveries(
@@ -132,16 +144,18 @@ def claim_deliveries(
         claimed.extend(conn.execute(sa.select(DELIVERY).where(DELIVERY.c.id.in_(part))))
     article_ids = sorted({row.article_id for row in claimed})
     articles = article_rows(conn, article_ids)
-    outlets = article_outlets(conn, article_ids)
+    outlets = cluster_outlets(conn, [row.cluster_id for row in claimed])
     order = {delivery_id: index for index, delivery_id in enumerate(ids)}
     claimed.sort(key=lambda row: order[row.id])
     return [
-        _claimed(row, articles[row.article_id], outlets.get(row.article_id, ())) for row in claimed
+        _claimed(row, articles[row.article_id], outlets.get(row.cluster_id, ())) for row in claimed
     ]
 
 
 def _claimed(row: AnyRow, article: ArticleRow, outlets: tuple[str, ...]) -> ClaimedDelivery:
-    """A leased delivery row as the sender sees it, with its article and outlets."""
+    """A leased delivery row as the sender sees it, with its article and the story's
+    outlets known now, the article's own source first."""
+    outlets = (article.source, *(name for name in outlets if name != article.source))
     return ClaimedDelivery(
         id=row.id,
         rule=row.rule,

@@ -18,7 +18,13 @@ from sqlalchemy.engine import Connection
 
 from storage.fold import fold
 from storage.models import ARTICLE, SIGHTING, SOURCE
-from storage.store_articles import ARTICLE_SELECT, article_row, newest_first, published_or_fetched
+from storage.store_articles import (
+    ARTICLE_SELECT,
+    article_row,
+    newest_first,
+    published_or_fetched,
+    with_outlets,
+)
 from storage.types import ArticleRow
 
 __all__ = ["fts5_query", "search", "tsquery_term"]
@@ -98,4 +104,4 @@ def search(
             .where(SIGHTING.c.article_id == ARTICLE.c.id, outlet.c.name.in_(names))
         )
         query = query.where(sa.or_(SOURCE.c.name.in_(names), carried_by.exists()))
-    return [article_row(row) for row in conn.execute(query)]
+    return with_outlets(conn, [article_row(row) for row in conn.execute(query)])

@@ -6,8 +6,9 @@ calling the store, and reads them back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 __all__ = [
     "ArticleIn",
@@ -31,6 +32,8 @@ __all__ = [
     "ReplicaRow",
     "SourceSpec",
     "SourceStatus",
+    "Stories",
+    "StoryRow",
 ]
 
 
@@ -108,6 +111,10 @@ class DeliveryIn:
     snippet: str = ""
     # Character spans [start, end) of the hits inside `snippet`.
     spans: tuple[tuple[int, int], ...] = ()
+    # Story velocity: queued only once the story has this many distinct outlets
+    # within `within_seconds` (0: an ordinary alert).
+    min_outlets: int = 0
+    within_seconds: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +131,10 @@ class ArticleIn:
     published_at: datetime | None  # tz-aware UTC or None
     content_hash: str
     lang: str | None = None
-    fingerprint: str | None = None
+    # The similarity fingerprint of title + body (None: too little text) and its
+    # LSH band keys, computed by the pipeline; ingest looks copies up by the keys.
+    fingerprint: bytes | None = None
+    band_keys: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +156,35 @@ class ArticleRow:
     updated_at: datetime | None
     content_hash: str
     cluster_id: int
+    # The sources that carried the story (its cluster), first first: derived data,
+    # filled where articles are listed, so not part of a row's equality.
+    outlets: tuple[str, ...] = field(default=(), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Stories:
+    """How ingest tells stories apart; the pipeline owns the comparison and hands it in.
+
+    `same_story` compares two fingerprints; copies are looked for among articles
+    stored within `window` before; `version` is stored with each fingerprint so a
+    changed algorithm can be recomputed (`Store.assign_stories`).
+    """
+
+    same_story: Callable[[bytes, bytes], bool]
+    window: timedelta
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRow:
+    """A story cluster as `newsmon stories` shows it."""
+
+    cluster_id: int  # the id of its representative (earliest) article
+    title: str
+    url: str
+    first_seen: datetime
+    articles: int  # stored copies (sightings not counted)
+    outlets: tuple[str, ...]  # distinct sources, in the order they carried it
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +225,7 @@ class ClaimedDelivery:
     snippet: str
     spans: tuple[tuple[int, int], ...]
     article: ArticleRow
-    outlets: tuple[str, ...]  # source names that carried the article, first first
+    outlets: tuple[str, ...]  # sources that carried the story: this article's first
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,9 @@ COMMANDS: dict[str, str] = {
     "check": "Validate the config; with --fetch, fetch each source and report items found.",
     "sources": "List sources and their polling state.",
     "search": "Search the stored articles with the rule query language.",
+    "stories": (
+        "Recent stories by the number of outlets that carried them: outlets, first seen, title."
+    ),
     "rematch": "Run the rules over stored articles and print what would alert.",
     "export": "Print every stored article (times in UTC).",
     "backfill": "Fetch history into the store: paged feeds, listing pages, sitemap indexes.",

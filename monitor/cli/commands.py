@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import Progress
 
 from monitor.cli.app import (
     ExportFormat,
@@ -32,11 +36,15 @@ from monitor.cli.output import (
 from monitor.cli.pick import pick_sources
 from monitor.cli.tuning import check_one_source
 from monitor.config.load import Config
+from monitor.config.models import Settings
 from monitor.daemon.scheduler import run_daemon
 from monitor.daemon.service import Daemon, fetch_limits, source_specs
 from monitor.fetch import Fetcher
 from monitor.logs import log_to
+from monitor.normalize.fingerprint import FINGERPRINT_VERSION
+from monitor.pipeline.articles import story_policy
 from monitor.pipeline.poll import compile_config_rules
+from monitor.pipeline.stories import fingerprint_archive
 from monitor.pipeline.survey import survey_source
 from monitor.wording import counted
 from storage import Store
@@ -55,6 +63,7 @@ EXPORT_COLUMNS = [
     "author",
     "summary",
     "cluster_id",
+    "outlets",
     "body",
 ]
 CHECK_COLUMNS = ["source", "status", "kind", "items", "note", "error"]
@@ -104,10 +113,22 @@ def run(
         raise UsageError("run: --source is only used with --once")
     store = g.store(config)
     try:
+        _warn_unfingerprinted(store)
         code = asyncio.run(_run(g, config, store, once, force=force, names=names))
     finally:
         store.close()
     raise typer.Exit(code)
+
+
+def _warn_unfingerprinted(store: Store) -> None:
+    """Starting migrates the schema but leaves an old archive unclustered: say so."""
+    pending = store.unfingerprinted_count(FINGERPRINT_VERSION)
+    if pending:
+        log.warning(
+            "%s no story fingerprint yet: run `newsmon db upgrade` "
+            "so that their copies join their stories",
+            counted(pending, "stored article has", "stored articles have"),
+        )
 
 
 async def _run(
@@ -309,12 +330,40 @@ app.add_typer(db_app, name="db")
 
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
-    """Apply database migrations."""
+    """Apply database migrations, then fingerprint and cluster the stored articles
+    that have no current fingerprint (in batches, with progress)."""
     g = globals_of(ctx)
     url = g.database_url()
+    # The cluster window is the config's when there is a config file, else the default.
+    settings = g.config().settings if g.config_path().is_file() else Settings()
     store = Store(url)
     try:
         store.upgrade()
+        with _fingerprint_progress() as report:
+            done = fingerprint_archive(
+                store, story_policy(settings.cluster_window), progress=report
+            )
     finally:
         store.close()
+    if done:
+        typer.echo(f"fingerprinted {done} article(s) and placed them in their stories")
     typer.echo("database is up to date")
+
+
+@contextmanager
+def _fingerprint_progress() -> Iterator[Callable[[int, int], None]]:
+    """A callback per batch: a rich progress bar on a terminal, log lines otherwise."""
+    if not sys.stderr.isatty():
+
+        def line(done: int, total: int) -> None:
+            log.info("db upgrade: fingerprinted %d of %d article(s)", done, total)
+
+        yield line
+        return
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("fingerprinting articles", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update

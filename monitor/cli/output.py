@@ -23,7 +23,7 @@ from monitor.clock import from_iso, iso, table_time, zone
 from monitor.config.load import Config
 from monitor.errors import ConfigError
 from monitor.logs import Secrets
-from storage.types import ArticleRow, DeliveryRow, SourceStatus
+from storage.types import ArticleRow, DeliveryRow, SourceStatus, StoryRow
 
 __all__ = [
     "Display",
@@ -37,6 +37,7 @@ __all__ = [
     "print_rows",
     "print_table",
     "source_json",
+    "story_json",
 ]
 
 Row = dict[str, Any]
@@ -83,12 +84,33 @@ def article_json(row: ArticleRow, *, body: bool = False, snippet: str | None = N
         "author": row.author,
         "summary": row.summary,
         "cluster_id": row.cluster_id,
+        "outlets": list(row.outlets or (row.source,)),
     }
     if body:
         doc["body"] = row.body
     if snippet is not None:
         doc["snippet"] = snippet
     return doc
+
+
+def story_json(row: StoryRow) -> Row:
+    """A story cluster as `newsmon stories` prints it."""
+    return {
+        "cluster_id": row.cluster_id,
+        "title": row.title,
+        "url": row.url,
+        "first_seen": iso(row.first_seen),
+        "outlets": list(row.outlets),
+        "outlet_count": len(row.outlets),
+        "articles": row.articles,
+    }
+
+
+def _cell(value: object) -> object:
+    """A value as one CSV or table cell: lists (outlets) joined with commas."""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value)
+    return "" if value is None else value
 
 
 def source_json(row: SourceStatus) -> Row:
@@ -147,7 +169,7 @@ def print_csv(
     writer = csv.DictWriter(out or sys.stdout, fieldnames=list(columns), extrasaction="ignore")
     writer.writeheader()
     for row in map(secrets.mask_value, rows):
-        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in columns})
+        writer.writerow({k: _cell(row.get(k)) for k in columns})
 
 
 def print_table(
@@ -179,7 +201,7 @@ def print_table(
     for row in map(secrets.mask_value, rows):
         cells = (shown.cell(c, row.get(c)) for c in columns)
         # Text cells, not markup: "[/]" or "[link=...]" in a news title stays text.
-        table.add_row(*(Text("" if v is None else str(v)) for v in cells))
+        table.add_row(*(Text(str(_cell(v))) for v in cells))
     console.print(table)
 
 

@@ -34,9 +34,13 @@ from notifiers.markup import mark_spans
 from storage import Store
 from storage.types import ArticleRow, DeliveryIn
 
-__all__ = ["rematch", "search"]
+__all__ = ["one_per_story", "rematch", "search"]
 
 SEARCH_COLUMNS = ["id", "source", "published_at", "title", "url", "snippet"]
+SEARCH_CSV_COLUMNS = [*SEARCH_COLUMNS, "cluster_id", "outlets"]
+COLLAPSED_COLUMNS = ["cluster_id", "outlets", "published_at", "title", "url", "snippet"]
+# With --collapse, candidates read per story wanted: copies of one story fold into one line.
+_COLLAPSE_READ = 4
 REMATCH_COLUMNS = ["rule", "id", "title", "terms", "url", "snippet"]
 
 
@@ -61,6 +65,10 @@ def search(
         ),
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many results.")] = 50,
+    collapse: Annotated[
+        bool,
+        typer.Option("--collapse", help="One line per story: its newest match and its outlets."),
+    ] = False,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
 ) -> None:
     """Search the stored articles with the rule query language."""
@@ -76,7 +84,7 @@ def search(
     try:
         names = _source_names(source, config, store) if source else None
         after = parse_since(since)
-        wanted = max(limit + 1, COUNT_CAP)
+        wanted = max(limit + 1, COUNT_CAP, limit * _COLLAPSE_READ if collapse else 0)
         found = search_store(store, query, since=after, source=names, limit=wanted)
         either = either_query(tree) if not found else None
         wider = (
@@ -86,14 +94,19 @@ def search(
         )
     finally:
         store.close()
+    complete = len(found) < wanted
+    if collapse:
+        found = one_per_story(found)
     docs = [article_json(row, snippet=marked(match)) for row, match in found[:limit]]
     print_rows(
         docs,
         fmt,
-        SEARCH_COLUMNS,
+        COLLAPSED_COLUMNS if collapse else SEARCH_COLUMNS,
         secrets=g.secrets,
-        csv_columns=SEARCH_COLUMNS,
-        title=results_title(len(docs), len(found), complete=len(found) < wanted),
+        csv_columns=SEARCH_CSV_COLUMNS,
+        title=results_title(
+            len(docs), len(found), complete=complete, noun="story" if collapse else "result"
+        ),
         display=display_of(g, config) if fmt is Format.table else None,
     )
     if either and wider:
@@ -101,13 +114,14 @@ def search(
         typer.echo(f"0 results; {articles} match {either} — terms side by side mean AND", err=True)
 
 
-def results_title(shown: int, found: int, *, complete: bool = True) -> str:
+def results_title(shown: int, found: int, *, complete: bool = True, noun: str = "result") -> str:
     """The table's title: "62 results", or "first 50 of 62" when --limit cut it
-    ("of 1,000+" when counting stopped before the end)."""
+    ("of 1,000+" when counting stopped before the end); `noun` "story" with --collapse."""
     if shown >= found:
-        return counted(found, "result")
+        return counted(found, noun)
     total = f"{found:,}" + ("" if complete else "+")
-    return f"first {shown} of {total} results (--limit to see more)"
+    plural = "stories" if noun == "story" else f"{noun}s"
+    return f"first {shown} of {total} {plural} (--limit to see more)"
 
 
 def _source_names(refs: list[str], config: Config | None, store: Store) -> list[str]:
@@ -135,6 +149,17 @@ def _source_names(refs: list[str], config: Config | None, store: Store) -> list[
             hint = f"did you mean '{guess}'?" if guess else f"known: {', '.join(known) or 'none'}"
             raise UsageError(f"search: --source: unknown source '{ref}' ({hint})")
     return list(dict.fromkeys(names))
+
+
+def one_per_story(found: list[tuple[ArticleRow, Match]]) -> list[tuple[ArticleRow, Match]]:
+    """The first (newest) result of each story cluster, in order."""
+    seen: set[int] = set()
+    kept: list[tuple[ArticleRow, Match]] = []
+    for row, match in found:
+        if row.cluster_id not in seen:
+            seen.add(row.cluster_id)
+            kept.append((row, match))
+    return kept
 
 
 @app.command()
@@ -195,6 +220,8 @@ def _rematch_json(row: ArticleRow, match: Match) -> dict[str, Any]:
         "title": row.title,
         "terms": list(match.terms),
         "snippet": marked(match),
+        "cluster_id": row.cluster_id,
+        "outlets": list(row.outlets or (row.source,)),
     }
 
 

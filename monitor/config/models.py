@@ -127,6 +127,9 @@ class Settings(_Strict):
     allow_networks: list[str] = Field(default_factory=list)
     # Articles published longer ago are stored and searchable but never alerted.
     alert_max_age: Duration = 3 * 86400
+    # How far back a copy of a story is looked for (DESIGN §7): a copy joins the
+    # story of an article stored within this span before it.
+    cluster_window: Duration = 7 * 86400
 
     @field_validator("timezone")
     @classmethod
@@ -238,6 +241,10 @@ class RuleConfig(_Strict):
     sources: list[Text] = []
     case_sensitive: bool = False
     alert_max_age: Duration | None = None  # None: settings.alert_max_age
+    # Story velocity: fire once a matching story has this many distinct outlets
+    # within `within` (default: settings.cluster_window).
+    min_outlets: int | None = Field(default=None, ge=2)
+    within: Duration | None = None
 
     @field_validator("schedule")
     @classmethod
@@ -262,6 +269,10 @@ class RuleConfig(_Strict):
             raise ValueError('mode digest needs schedule (a cron expression, e.g. "0 8 * * *")')
         if self.mode == "instant" and self.schedule is not None:
             raise ValueError("schedule is only used with mode digest")
+        if self.within is not None and self.min_outlets is None:
+            raise ValueError(
+                "within is only used with min_outlets (e.g. min_outlets: 3 and within: 6h)"
+            )
         return self
 
 

@@ -20,14 +20,14 @@ from monitor.errors import ConfigError, FetchError, MonitorError
 from monitor.fetch import Fetcher, Response
 from monitor.match.query import QuerySyntaxError
 from monitor.match.rules import Matcher, RuleSpec, compile_rules
-from monitor.pipeline.articles import RuleRoute, candidates
+from monitor.pipeline.articles import RuleRoute, candidates, story_policy
 from monitor.pipeline.collect import collect
 from monitor.pipeline.harvest import Collected, Harvest, ParseSlots
 from monitor.pipeline.timing import PollTiming, max_age_seconds, next_poll_at
 from monitor.sources.extract import Extractor
 from monitor.wording import counted
 from storage import StorageError, Store
-from storage.types import ArticleIn, Candidate, DueSource, IngestResult, PollResult
+from storage.types import ArticleIn, Candidate, DueSource, IngestResult, PollResult, Stories
 
 __all__ = [
     "PollContext",
@@ -79,8 +79,13 @@ def compile_config_rules(config: Config) -> Rules:
         except QuerySyntaxError as exc:
             raise ConfigError(f"{config.path.name}: rules[{i}].query: {exc}") from None
         specs.append(spec)
+        within = rule.within or config.settings.cluster_window
         routes[rule.name] = RuleRoute(
-            config.rule_channels(rule), rule.mode, config.rule_max_age(rule)
+            config.rule_channels(rule),
+            rule.mode,
+            config.rule_max_age(rule),
+            min_outlets=rule.min_outlets or 0,
+            within_seconds=within if rule.min_outlets else 0,
         )
     return Rules(compile_rules(specs), routes)
 
@@ -103,6 +108,11 @@ class PollContext:
 
     def source(self, name: str) -> SourceConfig | None:
         return next((s for s in self.config.sources if s.name == name), None)
+
+    @property
+    def stories(self) -> Stories:
+        """How ingest clusters stories under this config (`settings.cluster_window`)."""
+        return story_policy(self.config.settings.cluster_window)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,11 +204,11 @@ async def _poll(due: DueSource, cfg: SourceConfig | None, ctx: PollContext) -> _
         now=ctx.clock(),
         silent=baseline,
     )
-    result = await asyncio.to_thread(ctx.store.ingest, due.id, matched, ctx.clock())
+    result = await asyncio.to_thread(ctx.store.ingest, due.id, matched, ctx.clock(), ctx.stories)
     if baseline:
         log.info(
-            "baseline: first poll stored %d articles without alerts",
-            len(result.new),
+            "baseline: first poll stored %s without alerts",
+            counted(len(result.new), "article"),
             extra={"source": due.name, "url": due.url},
         )
     return _stored(due, response, collected, result)

@@ -117,7 +117,11 @@ def test_rematch_prints_what_would_alert_and_alerts_once_with_alert(archive: Pat
     assert rows[0]["terms"] == ["Russia*", "ASEAN"]
     assert rows[0]["url"] == "https://e.org/envoy"
     assert "«Russian» envoy meets «ASEAN» ministers" in rows[0]["snippet"]
-    assert set(rows[0]) == {"rule", "id", "url", "title", "terms", "snippet"}
+    assert set(rows[0]) == {
+        *("rule", "id", "url", "title", "terms", "snippet"),
+        *("cluster_id", "outlets"),  # the story the article belongs to
+    }
+    assert rows[0]["cluster_id"] == rows[0]["id"]
     alerts = newsmon("alerts", "--format", "json", config=archive)
     assert json.loads(alerts.stdout) == []
 

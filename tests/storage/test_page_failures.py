@@ -78,7 +78,7 @@ def test_a_paused_source_is_neither_claimed_nor_held_and_lists_as_paused(db_url:
         store.close()
 
 
-def test_downgrading_0007_removes_the_page_failures_and_the_new_source_columns(
+def test_downgrading_0008_removes_the_page_failures_and_the_new_source_columns(
     db_url: str,
 ) -> None:
     store = Store.open(db_url)
@@ -87,7 +87,7 @@ def test_downgrading_0007_removes_the_page_failures_and_the_new_source_columns(
         config = alembic_config()
         with writer(store.engine).begin() as conn:
             config.attributes["connection"] = conn
-            command.downgrade(config, "0006")
+            command.downgrade(config, "0007")
         inspector = sa.inspect(store.engine)
         assert "page_failure" not in inspector.get_table_names()
         columns = {c["name"] for c in inspector.get_columns("source")}
