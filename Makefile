@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/match.py
 	$(BIN)/python bench/extract.py 1
+	$(BIN)/python bench/fetch.py
 	$(BIN)/python bench/replicas.py
 
 clean:
