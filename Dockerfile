@@ -22,23 +22,24 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_NO_INPUT=1
 RUN python3 -m venv /opt/newsmon
 WORKDIR /src
-# Dependencies (and the build backend) come from pyproject.toml alone, in their
-# own layer: a change to the code neither downloads them again nor needs the
-# network. The optional build secret `pip-ca` is a CA bundle for pip behind a
+# Dependencies (and the build backend, setuptools) come from requirements.lock:
+# exact versions, each file checked against its hash, so two builds of one commit
+# install the same thing (`make lock` refreshes the lock). They get their own
+# layer: a change to the code neither downloads them again nor needs the network.
+# The optional build secret `pip-ca` is a CA bundle for pip behind a
 # TLS-inspecting proxy; it is mounted for this step only, never stored:
 #   docker build --secret id=pip-ca,src=/etc/ssl/certs/ca-certificates.crt .
-COPY pyproject.toml ./
+COPY requirements.lock ./
 RUN --mount=type=secret,id=pip-ca \
-    python3 -c 'import tomllib; d = tomllib.load(open("pyproject.toml", "rb")); p = d["project"]; print(*d["build-system"]["requires"], *p["dependencies"], *p["optional-dependencies"]["postgres"], sep="\n")' \
-      > /tmp/requirements.txt \
- && if [ -s /run/secrets/pip-ca ]; then export PIP_CERT=/run/secrets/pip-ca; fi \
- && /opt/newsmon/bin/pip install -r /tmp/requirements.txt
-COPY README.md ./
+    if [ -s /run/secrets/pip-ca ]; then export PIP_CERT=/run/secrets/pip-ca; fi \
+ && /opt/newsmon/bin/pip install --require-hashes -r requirements.lock
+COPY pyproject.toml README.md ./
 COPY monitor ./monitor
 COPY storage ./storage
 COPY notifiers ./notifiers
 # No build tools at run time: setuptools and pip leave the venv once newsmon is in.
-RUN /opt/newsmon/bin/pip install --no-deps --no-build-isolation '.[postgres]' \
+# The lock already holds the postgres extra (psycopg), hence --no-deps.
+RUN /opt/newsmon/bin/pip install --no-deps --no-build-isolation . \
  && /opt/newsmon/bin/pip uninstall -y setuptools wheel \
  && /opt/newsmon/bin/pip check \
  && /opt/newsmon/bin/pip uninstall -y pip

@@ -67,6 +67,8 @@ class FetchLimits:
     per_host_concurrency: int = 2
     max_redirects: int = 5
     allow_networks: tuple[str, ...] = ()  # CIDRs document links may reach despite being private
+    # A source's extra request headers (cookies, auth): (subject, its URL, ((name, value), ...)).
+    source_headers: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = ()
 
 
 class Fetcher:
@@ -88,6 +90,23 @@ class Fetcher:
         self._global = asyncio.Semaphore(limits.concurrency)
         # Entries are dropped when unused, so months of article hosts don't pile up.
         self._hosts: dict[str, _HostSlot] = {}
+        self._extra: dict[str, tuple[str, dict[str, str]]] = {}
+        self.use_source_headers(limits.source_headers)
+
+    def use_source_headers(
+        self, headers: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]
+    ) -> None:
+        """Each source's extra headers, sent on its requests to its own URL's host only
+        (its feed, article pages, child sitemaps there); a reload hands in new ones."""
+        extra = {}
+        for subject, url, pairs in headers:
+            try:
+                host = httpx.URL(url).host
+            except httpx.InvalidURL:
+                continue
+            if pairs:
+                extra[subject] = (host, dict(pairs))
+        self._extra = extra
 
     async def __aenter__(self) -> Fetcher:
         self._open = True
@@ -144,6 +163,11 @@ class Fetcher:
         deadline = self._limits.timeout if timeout is None else timeout
         connect = min(self._limits.connect_timeout, deadline)
         headers = dict(self._headers)
+        extra = self._extra.get(subject)
+        private: tuple[str, ...] = ()  # the source's own headers: never sent to another host
+        if extra is not None and target.host == extra[0]:
+            headers.update(extra[1])
+            private = tuple(extra[1])
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
@@ -160,7 +184,7 @@ class Fetcher:
         async with self._slot(target.host):
             # The deadline starts once a slot is ours: queueing is not the server's fault.
             started = time.monotonic()
-            hop = _Hop(request, origin)
+            hop = _Hop(request, origin, private=private)
             try:
                 async with asyncio.timeout(deadline):
                     return await self._exchange(hop, url, subject, started)
@@ -209,6 +233,9 @@ class Fetcher:
                 raise FetchError(
                     f"fetch: {subject}: redirect to invalid URL {str(following.url)!r}: {problem}"
                 )
+            if following.url.host != hop.request.url.host:
+                for name in hop.private:  # a source's cookies and tokens stay with its host
+                    following.headers.pop(name, None)
             # A redirect target is the server's word, not the operator's.
             hop.request, hop.origin, hop.answered = following, "document", False
         raise FetchError(
@@ -251,6 +278,7 @@ class _Hop:
     request: httpx.Request
     origin: Origin
     answered: bool = False
+    private: tuple[str, ...] = ()  # header names not to carry to another host
 
     def timed_out(self, deadline: float) -> str:
         if self.answered:

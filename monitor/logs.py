@@ -178,6 +178,10 @@ def setup_logging(
     quiet = logging.INFO if verbosity > 0 else logging.WARNING
     for chatty in ("alembic", "apscheduler.scheduler"):
         logging.getLogger(chatty).setLevel(max(level, quiet))
+    # trafilatura warns "discarding data: None" (twice per page) when a page holds no
+    # article text; newsmon then keeps the feed's own text, so the line tells nobody
+    # anything. -v shows it.
+    logging.getLogger("trafilatura").setLevel(logging.DEBUG if verbosity > 0 else logging.ERROR)
 
 
 def log_to(stream: TextIO) -> None:

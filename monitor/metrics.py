@@ -55,7 +55,7 @@ WINDOW_OVERFLOWS = Counter(
 )
 SOURCES = Gauge(
     "newsmon_sources",
-    "Active sources by status (ok, backoff, error), read at scrape time.",
+    "Active sources by status (ok, backoff, error, paused), read at scrape time.",
     ["status"],
     registry=REGISTRY,
 )

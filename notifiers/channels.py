@@ -14,6 +14,7 @@ import asyncio
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import tzinfo
 from enum import StrEnum
 from typing import Any, TextIO
 
@@ -78,8 +79,10 @@ class Channels:
         telegram_api_url: str | None = None,
         console: TextIO | None = None,
         console_json: bool = False,
+        timezone: tzinfo | None = None,
     ) -> None:
         quiet_apprise_logging()
+        self._zone = timezone  # alerts show times in it (JSON console lines stay UTC)
         self._console = console
         self._console_json = console_json
         self._telegram_api_url = telegram_api_url
@@ -137,6 +140,8 @@ class Channels:
     async def send(self, name: str, alert: Alert) -> SendResult:
         """Render `alert` for channel `name` and send it; failures are returned, not raised."""
         channel = self._get(name)
+        if self._zone is not None:
+            alert = alert.in_zone(self._zone)
         if channel.kind is _Kind.CONSOLE:
             return print_alert(alert, self._console, json_lines=self._console_json)
         try:

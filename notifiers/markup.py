@@ -171,7 +171,8 @@ def safe_href(url: str) -> str | None:
 
 
 def format_time(moment: datetime) -> str:
-    """A timestamp for people: UTC, to the minute (naive times are taken as UTC)."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+    """A timestamp for people, to the minute, in the moment's own zone (naive: UTC):
+    2026-12-07 17:00 +07. `Channels` moves times into the configured zone first."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return f"{moment:%Y-%m-%d %H:%M} {moment.tzname() or 'UTC'}"

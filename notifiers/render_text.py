@@ -52,12 +52,17 @@ def item_title(item: AlertItem) -> str:
 
 
 def item_meta(item: AlertItem, *, terms: bool) -> str:
-    """Outlets, publication time and (optionally) the matched terms, as plain text."""
+    """Outlets (the item's own, then "also in: ..." for the story's others), publication
+    time and (optionally) the matched terms, as plain text."""
     parts: list[str] = []
     outlets = [one_line(o) for o in item.outlets if one_line(o)]
     if outlets:
-        shown = ", ".join(shorten(o, 60) for o in outlets[:5])
-        parts.append(shown + (f" +{len(outlets) - 5} more" if len(outlets) > 5 else ""))
+        first, others = outlets[0], outlets[1:]
+        parts.append(shorten(first, 60))
+        if others:
+            shown = ", ".join(shorten(o, 60) for o in others[:5])
+            more = f" +{len(others) - 5} more" if len(others) > 5 else ""
+            parts.append(f"also in: {shown}{more}")
     if item.published_at is not None:
         parts.append(format_time(item.published_at))
     if terms and item.terms:

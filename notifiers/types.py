@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, tzinfo
 
 __all__ = ["Alert", "AlertItem", "Rendered", "SendResult"]
 
@@ -28,6 +28,18 @@ class Alert:
     rule: str
     items: tuple[AlertItem, ...]
     kind: str = "instant"  # instant | combined | digest
+
+    def in_zone(self, zone: tzinfo) -> Alert:
+        """The alert with its items' times in `zone`, as people should read them."""
+        return replace(
+            self,
+            items=tuple(
+                replace(item, published_at=item.published_at.astimezone(zone))
+                if item.published_at is not None and item.published_at.tzinfo is not None
+                else item
+                for item in self.items
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,8 @@ from storage.types import (
     ReplicaRow,
     SourceSpec,
     SourceStatus,
+    Stories,
+    StoryRow,
 )
 
 __all__ = [
@@ -43,4 +45,6 @@ __all__ = [
     "SourceStatus",
     "StorageError",
     "Store",
+    "Stories",
+    "StoryRow",
 ]

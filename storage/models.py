@@ -1,4 +1,5 @@
-"""The tables: source, article, sighting, delivery, replica, job_run and poll_event.
+"""The tables: source, article, sighting, delivery, replica, job_run, poll_event and
+page_failure.
 
 Times are stored as naive UTC on both databases (`UTCDateTime`) and handed back
 tz-aware. The full-text index is not a model: it is dialect-specific (an FTS5
@@ -22,17 +23,21 @@ __all__ = [
     "DELIVERY",
     "DELIVERY_STATUSES",
     "JOB_RUN",
+    "PAGE_FAILURE",
     "POLL_EVENT",
     "REPLICA",
     "SIGHTING",
     "SOURCE",
+    "STORY_BAND",
     "Article",
     "Delivery",
     "JobRun",
+    "PageFailure",
     "PollEvent",
     "Replica",
     "Sighting",
     "Source",
+    "StoryBand",
     "UTCDateTime",
     "metadata",
 ]
@@ -67,6 +72,7 @@ class Source(SQLModel, table=True):
     name: str = Field(unique=True)
     url: str
     kind: str | None = None
+    detected_kind: str | None = None  # what the last poll found when `kind` is detected
     interval_seconds: int
     active: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     etag: str | None = None
@@ -83,10 +89,15 @@ class Source(SQLModel, table=True):
     # Consecutive polls in which every item was new; the interval halves per step.
     overflow_streak: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = _time(nullable=False)
+    # Set by `newsmon sources pause`: not polled until resumed. No client-side
+    # default, so inserts also work on schemas from before the column (older migrations).
+    paused: bool = Field(
+        default=False, sa_column_kwargs={"server_default": sa.false(), "default": None}
+    )
 
 
 class Article(SQLModel, table=True):
-    """A stored article; `cluster_id` is the id of its story cluster (its own for now)."""
+    """A stored article; `cluster_id` is the id of its story cluster's earliest article."""
 
     __table_args__ = (
         sa.UniqueConstraint("source_id", "guid", name="uq_article_source_guid"),
@@ -117,7 +128,8 @@ class Article(SQLModel, table=True):
     fetched_at: datetime = _time(nullable=False)
     updated_at: datetime | None = _time()
     content_hash: str
-    fingerprint: str | None = None
+    fingerprint: str | None = None  # hex of the pipeline's similarity fingerprint
+    fingerprint_version: int | None = None  # None: not fingerprinted yet (an older archive)
     cluster_id: int | None = Field(default=None, index=True)
     pruned: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     body_indexed: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
@@ -136,6 +148,29 @@ class Sighting(SQLModel, table=True):
     guid: str
     url: str
     seen_at: datetime = _time(nullable=False)
+
+
+class StoryBand(SQLModel, table=True):
+    """One LSH band key of an article's fingerprint: copies are found by equal keys.
+
+    `seen_at` is the article's `fetched_at`. The primary key (band, seen_at,
+    article_id) is the look-up index: the copies within the cluster window are
+    one range scan per key. On SQLite the table is that index (WITHOUT ROWID),
+    so each key costs one B-tree insert. Rows are never deleted: keys left by an
+    article's older text (an edit, an older fingerprint version) only bring it
+    up as a candidate, and candidates are compared by their current fingerprint.
+    """
+
+    __tablename__ = "story_band"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    band: int = Field(
+        sa_type=sa.BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    seen_at: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    article_id: int = Field(
+        foreign_key="article.id", primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
 
 
 class Delivery(SQLModel, table=True):
@@ -204,11 +239,27 @@ class PollEvent(SQLModel, table=True):
     items: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
+class PageFailure(SQLModel, table=True):
+    """An article page that failed to fetch or extract: retried at `next_try_at`, not sooner."""
+
+    __tablename__ = "page_failure"
+
+    source_id: int = Field(foreign_key="source.id", primary_key=True)
+    url_key: str = Field(primary_key=True)  # the page's canonical URL
+    url: str
+    failures: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    first_failed_at: datetime = _time(nullable=False)
+    next_try_at: datetime = _time(nullable=False)
+
+
 metadata = SQLModel.metadata
 SOURCE: sa.Table = metadata.tables["source"]
 ARTICLE: sa.Table = metadata.tables["article"]
 SIGHTING: sa.Table = metadata.tables["sighting"]
+STORY_BAND: sa.Table = metadata.tables["story_band"]
 DELIVERY: sa.Table = metadata.tables["delivery"]
 REPLICA: sa.Table = metadata.tables["replica"]
 JOB_RUN: sa.Table = metadata.tables["job_run"]
 POLL_EVENT: sa.Table = metadata.tables["poll_event"]
+PAGE_FAILURE: sa.Table = metadata.tables["page_failure"]

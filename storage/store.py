@@ -8,7 +8,8 @@ or driver error leaves as `StorageError` naming the operation, e.g.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from storage import store_articles as articles
@@ -16,8 +17,10 @@ from storage import store_backfill as backfill
 from storage import store_dashboard as dashboard
 from storage import store_deliveries as deliveries
 from storage import store_maintenance as maintenance
+from storage import store_pages as pages
 from storage import store_replicas as replicas
 from storage import store_sources as sources
+from storage import store_stories as stories
 from storage.engine import translate_errors
 from storage.store_base import StoreBase
 from storage.store_ingest import ingest, unchanged_guids
@@ -36,6 +39,7 @@ from storage.types import (
     HourCount,
     IngestResult,
     MatchRow,
+    PageFailureIn,
     PollEventRow,
     PollResult,
     PruneReport,
@@ -43,6 +47,8 @@ from storage.types import (
     ReplicaRow,
     SourceSpec,
     SourceStatus,
+    Stories,
+    StoryRow,
 )
 
 __all__ = ["Store"]
@@ -110,21 +116,67 @@ class Store(StoreBase):
             sources.record_poll(conn, result)
 
     def source_statuses(self, now: datetime) -> list[SourceStatus]:
-        """The active sources with status ok | backoff | error and article counts."""
+        """The active sources with status ok | backoff | error | paused and article counts."""
         with self._read("source statuses") as conn:
             return sources.source_statuses(conn, now)
+
+    def next_poll(self) -> tuple[str, datetime] | None:
+        """The active, unpaused source due soonest and its next poll time."""
+        with self._read("next poll") as conn:
+            return sources.next_poll(conn)
+
+    def set_paused(self, names: Sequence[str], paused: bool) -> list[str]:
+        """Pause (or resume) the named active sources; the names found."""
+        with self._write("pause sources" if paused else "resume sources") as conn:
+            return sources.set_paused(conn, names, paused)
+
+    def paused_sources(self, names: Sequence[str] | None) -> list[str]:
+        """The named (None: all) active sources that are paused."""
+        with self._read("paused sources") as conn:
+            return sources.paused_sources(conn, names)
+
+    # article pages that failed
+
+    def failing_pages(self, source_id: int, keys: Sequence[str], now: datetime) -> dict[str, str]:
+        """url_key -> last error of the pages among `keys` whose retry waits in the future."""
+        with self._read("failing pages") as conn:
+            return pages.failing_pages(conn, source_id, keys, now)
+
+    def record_pages(
+        self,
+        source_id: int,
+        failed: Sequence[PageFailureIn],
+        fetched: Sequence[str],
+        now: datetime,
+        retry_at: Callable[[int], datetime],
+        listed: Collection[str] | None = None,
+    ) -> None:
+        """Count the failed pages (retry at `retry_at(failures in a row)`), forget fetched
+        ones and, given what a poll `listed`, those no longer listed."""
+        with self._write("record pages") as conn:
+            pages.record_pages(conn, source_id, failed, fetched, now, retry_at, listed)
+
+    def pages_due(self, source_id: int, now: datetime) -> bool:
+        """Whether a failed article page of the source is due for its retry."""
+        with self._read("pages due") as conn:
+            return pages.pages_due(conn, source_id, now)
 
     # articles
 
     def ingest(
-        self, source_id: int, candidates: Sequence[Candidate], now: datetime
+        self,
+        source_id: int,
+        candidates: Sequence[Candidate],
+        now: datetime,
+        stories: Stories | None = None,
     ) -> IngestResult:
         """Insert what is new, update what changed, queue their deliveries: one transaction.
 
-        Only the deliveries of articles inserted or updated here are queued.
+        Only the deliveries of articles inserted or updated here are queued. With
+        `stories`, each such article joins the cluster of an earlier copy of its story.
         """
         with self._write("ingest") as conn:
-            return ingest(conn, source_id, candidates, now)
+            return ingest(conn, source_id, candidates, now, stories)
 
     def unchanged_guids(self, source_id: int, articles: Sequence[ArticleIn]) -> set[str]:
         """Guids of `articles` that `ingest` would count as duplicates (stored, same content)."""
@@ -147,17 +199,39 @@ class Store(StoreBase):
         with self._write("prune") as conn:
             pruned = articles.prune_bodies(conn, before)
             total = maintenance.article_count(conn)
+            _, tombstones = articles.prune_counts(conn, before)
         with translate_errors("prune: vacuum", self._url):
-            return maintenance.tidy(self.engine, before, pruned, total, vacuum)
+            report = maintenance.tidy(self.engine, before, pruned, total, vacuum)
+        return replace(report, tombstones=tombstones)
+
+    def prune_preview(self, before: datetime) -> tuple[int, int]:
+        """What `prune(before)` would do: (bodies it would empty, tombstones kept already)."""
+        with self._read("prune preview") as conn:
+            return articles.prune_counts(conn, before)
 
     def iter_articles(
-        self, since: datetime | None = None, *, batch: int = 500
+        self,
+        since: datetime | None = None,
+        *,
+        batch: int = 500,
+        fetched_since: datetime | None = None,
+        published_since: datetime | None = None,
     ) -> Iterator[ArticleRow]:
-        """Every article (published or fetched at or after `since`), by id, in pages."""
+        """Every article (published or fetched at or after `since`), by id, in pages.
+
+        `fetched_since` / `published_since` filter on one of the two times only.
+        """
         after = 0
         while True:
             with self._read("export") as conn:
-                page = articles.articles_after(conn, after, since, batch)
+                page = articles.articles_after(
+                    conn,
+                    after,
+                    since,
+                    batch,
+                    fetched_since=fetched_since,
+                    published_since=published_since,
+                )
             yield from page
             if len(page) < batch:
                 return
@@ -166,17 +240,19 @@ class Store(StoreBase):
     def get_article(self, article_id: int) -> ArticleRow | None:
         """One article, or None."""
         with self._read("get article") as conn:
-            return articles.article_rows(conn, [article_id]).get(article_id)
+            found = articles.article_rows(conn, [article_id]).get(article_id)
+            return None if found is None else articles.with_outlets(conn, [found])[0]
 
     def search(
         self,
         words: Sequence[str],
         *,
         since: datetime | None = None,
-        source: str | None = None,
+        source: str | Sequence[str] | None = None,
         limit: int = 50,
     ) -> list[ArticleRow]:
-        """Articles containing every word (``word*`` a prefix), newest first."""
+        """Articles containing every word (``word*`` a prefix), newest first;
+        `source`: carried by that source (or one of those)."""
         with self._read("search") as conn:
             return search(conn, words, since=since, source=source, limit=limit)
 
@@ -184,6 +260,35 @@ class Store(StoreBase):
         """Names of the sources that carried the article, its owner first."""
         with self._read("article outlets") as conn:
             return articles.article_outlets(conn, [article_id]).get(article_id, ())
+
+    def stories(self, since: datetime, *, min_outlets: int = 1, limit: int = 100) -> list[StoryRow]:
+        """Stories first seen since `since` with at least `min_outlets` outlets, widest first."""
+        with self._read("stories") as conn:
+            return stories.stories(conn, since, min_outlets, limit)
+
+    def cluster_outlets(self, cluster_id: int) -> tuple[str, ...]:
+        """The sources that carried a story, in the order they first carried it."""
+        with self._read("story outlets") as conn:
+            return stories.cluster_outlets(conn, [cluster_id]).get(cluster_id, ())
+
+    def unfingerprinted_count(self, version: int) -> int:
+        """How many articles have no fingerprint of this version (`db upgrade` fills them)."""
+        with self._read("count unfingerprinted") as conn:
+            return stories.unfingerprinted_count(conn, version)
+
+    def unfingerprinted(self, version: int, limit: int = 500) -> list[tuple[int, str, str]]:
+        """The oldest `limit` articles without a fingerprint of this version: (id, title,
+        text), the text being the body, else the summary."""
+        with self._read("unfingerprinted articles") as conn:
+            return [(i, t, x) for i, t, x, _ in stories.unfingerprinted(conn, version, limit)]
+
+    def refingerprint(
+        self, items: Sequence[tuple[int, bytes | None, Sequence[int]]], stories_: Stories
+    ) -> int:
+        """Store these articles' (id, fingerprint, band keys) and place each in its story,
+        in the order they were stored; how many were written."""
+        with self._write("fingerprint articles") as conn:
+            return stories.refingerprint(conn, items, stories_)
 
     def known_keys(self, source_id: int, keys: Sequence[str]) -> set[str]:
         """Which keys are stored already: guids of this source or any canonical URL."""
@@ -263,15 +368,36 @@ class Store(StoreBase):
         with self._write("defer deliveries") as conn:
             deliveries.defer(conn, ids, until, reason)
 
-    def list_deliveries(self, status: str | None = None, *, limit: int = 1000) -> list[DeliveryRow]:
-        """The outbox, newest first."""
+    def list_deliveries(
+        self,
+        status: str | None = None,
+        *,
+        limit: int = 1000,
+        rule: str | None = None,
+        channel: str | None = None,
+    ) -> list[DeliveryRow]:
+        """The outbox, newest first (optionally one status, rule, channel)."""
         with self._read("list deliveries") as conn:
-            return deliveries.list_deliveries(conn, status, limit)
+            return deliveries.list_deliveries(conn, status, limit, rule=rule, channel=channel)
 
     def requeue(self, ids: Sequence[int], now: datetime) -> list[int]:
         """Failed or dead deliveries back to pending, due now; the ids requeued."""
         with self._write("requeue deliveries") as conn:
             return deliveries.requeue(conn, ids, now)
+
+    def requeue_matching(
+        self,
+        now: datetime,
+        *,
+        statuses: Sequence[str] = ("failed", "dead"),
+        rule: str | None = None,
+        channel: str | None = None,
+    ) -> list[int]:
+        """Every failed/dead delivery (of `statuses`, `rule`, `channel`) due now; their ids."""
+        with self._write("requeue deliveries") as conn:
+            return deliveries.requeue_matching(
+                conn, now, statuses=statuses, rule=rule, channel=channel
+            )
 
     def delivery_counts(self) -> dict[str, int]:
         """Deliveries per status, every status present."""
@@ -307,10 +433,10 @@ class Store(StoreBase):
         with self._read("recent articles") as conn:
             return dashboard.recent_articles(conn, source, limit)
 
-    def outlets(self, article_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
-        """Names of the sources that carried each article, its owner first."""
-        with self._read("article outlets") as conn:
-            return articles.article_outlets(conn, article_ids)
+    def story_outlets(self, cluster_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+        """The sources that carried each story, by cluster id, in the order they did."""
+        with self._read("story outlets") as conn:
+            return stories.cluster_outlets(conn, cluster_ids)
 
     def poll_events(
         self, source: str | None = None, *, errors_only: bool = False, limit: int = 50

@@ -5,6 +5,7 @@ Each function runs inside the caller's transaction (`Store` opens it).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -13,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from storage.models import ARTICLE, SIGHTING, SOURCE, UTCDateTime
 from storage.sql import AnyRow, chunks
+from storage.store_stories import cluster_outlets
 from storage.types import ArticleRow
 
 __all__ = [
@@ -24,7 +26,9 @@ __all__ = [
     "index_bodies",
     "newest_first",
     "prune_bodies",
+    "prune_counts",
     "published_or_fetched",
+    "with_outlets",
 ]
 
 ARTICLE_SELECT = sa.select(
@@ -82,14 +86,36 @@ def article_rows(conn: Connection, ids: Sequence[int]) -> dict[int, ArticleRow]:
     return found
 
 
+def with_outlets(conn: Connection, rows: Sequence[ArticleRow]) -> list[ArticleRow]:
+    """The rows with the outlets of their stories (`ArticleRow.outlets`)."""
+    outlets = cluster_outlets(conn, [row.cluster_id for row in rows])
+    return [
+        dataclasses.replace(row, outlets=outlets.get(row.cluster_id, (row.source,))) for row in rows
+    ]
+
+
 def articles_after(
-    conn: Connection, after_id: int, since: datetime | None, limit: int
+    conn: Connection,
+    after_id: int,
+    since: datetime | None,
+    limit: int,
+    *,
+    fetched_since: datetime | None = None,
+    published_since: datetime | None = None,
 ) -> list[ArticleRow]:
-    """Up to `limit` articles with id > `after_id`, by id (one page of an export)."""
+    """Up to `limit` articles with id > `after_id`, by id (one page of an export).
+
+    `since`: published (or, when undated, fetched) at or after; `fetched_since`:
+    fetched at or after; `published_since`: published at or after (undated ones left out).
+    """
     query = ARTICLE_SELECT.where(ARTICLE.c.id > after_id).order_by(ARTICLE.c.id).limit(limit)
     if since is not None:
         query = query.where(published_or_fetched >= since)
-    return [article_row(row) for row in conn.execute(query)]
+    if fetched_since is not None:
+        query = query.where(ARTICLE.c.fetched_at >= fetched_since)
+    if published_since is not None:
+        query = query.where(ARTICLE.c.published_at >= published_since)
+    return with_outlets(conn, [article_row(row) for row in conn.execute(query)])
 
 
 def article_outlets(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
@@ -130,6 +156,16 @@ def index_bodies(conn: Connection, limit: int) -> int:
     for part in chunks(ids):
         conn.execute(ARTICLE.update().where(ARTICLE.c.id.in_(part)).values(body_indexed=True))
     return len(ids)
+
+
+def prune_counts(conn: Connection, before: datetime) -> tuple[int, int]:
+    """(bodies `prune_bodies` would empty now, tombstones there already)."""
+    due = sa.and_(ARTICLE.c.fetched_at < before, ARTICLE.c.pruned == sa.false())
+    query = sa.select(
+        sa.func.count().filter(due), sa.func.count().filter(ARTICLE.c.pruned == sa.true())
+    )
+    row = conn.execute(query).one()
+    return int(row[0] or 0), int(row[1] or 0)
 
 
 def prune_bodies(conn: Connection, before: datetime) -> int:

@@ -18,7 +18,8 @@ from sqlalchemy.engine import Connection
 from storage.errors import StorageError
 from storage.models import ARTICLE, DELIVERY, DELIVERY_STATUSES
 from storage.sql import AnyRow, chunks, insert_or_ignore
-from storage.store_articles import article_outlets, article_rows
+from storage.store_articles import article_rows
+from storage.store_stories import cluster_outlets
 from storage.types import ArticleRow, ClaimedDelivery, DeliveryIn, DeliveryRow
 
 __all__ = [
@@ -33,6 +34,8 @@ __all__ = [
     "queue_deliveries",
     "release",
     "requeue",
+    "requeue_matching",
+    "velocity_reached",
 ]
 
 
@@ -60,6 +63,15 @@ def delivery_values(
     }
 
 
+def velocity_reached(
+    conn: Connection, cluster_id: int, delivery: DeliveryIn, now: datetime
+) -> bool:
+    """Whether the story has `delivery.min_outlets` distinct outlets within its window."""
+    since = now - timedelta(seconds=delivery.within_seconds)
+    outlets = cluster_outlets(conn, [cluster_id], since).get(cluster_id, ())
+    return len(outlets) >= delivery.min_outlets
+
+
 def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
     """Insert the rows a (cluster, rule, channel) has not had yet; how many were new."""
     inserted = 0
@@ -80,9 +92,10 @@ def queue_deliveries(
     )
     if cluster_id is None:
         raise StorageError(f"storage: queue deliveries: no article with id {article_id}")
-    return insert_deliveries(
-        conn, [delivery_values(article_id, cluster_id, d, now) for d in deliveries]
-    )
+    ready = [
+        d for d in deliveries if not d.min_outlets or velocity_reached(conn, cluster_id, d, now)
+    ]
+    return insert_deliveries(conn, [delivery_values(article_id, cluster_id, d, now) for d in ready])
 
 
 def claim_deliveries(
@@ -131,16 +144,18 @@ def claim_deliveries(
         claimed.extend(conn.execute(sa.select(DELIVERY).where(DELIVERY.c.id.in_(part))))
     article_ids = sorted({row.article_id for row in claimed})
     articles = article_rows(conn, article_ids)
-    outlets = article_outlets(conn, article_ids)
+    outlets = cluster_outlets(conn, [row.cluster_id for row in claimed])
     order = {delivery_id: index for index, delivery_id in enumerate(ids)}
     claimed.sort(key=lambda row: order[row.id])
     return [
-        _claimed(row, articles[row.article_id], outlets.get(row.article_id, ())) for row in claimed
+        _claimed(row, articles[row.article_id], outlets.get(row.cluster_id, ())) for row in claimed
     ]
 
 
 def _claimed(row: AnyRow, article: ArticleRow, outlets: tuple[str, ...]) -> ClaimedDelivery:
-    """A leased delivery row as the sender sees it, with its article and outlets."""
+    """A leased delivery row as the sender sees it, with its article and the story's
+    outlets known now, the article's own source first."""
+    outlets = (article.source, *(name for name in outlets if name != article.source))
     return ClaimedDelivery(
         id=row.id,
         rule=row.rule,
@@ -225,8 +240,33 @@ def requeue(conn: Connection, ids: Sequence[int], now: datetime) -> list[int]:
     return _update(conn, ids, values, statuses=("failed", "dead"))
 
 
-def list_deliveries(conn: Connection, status: str | None, limit: int) -> list[DeliveryRow]:
-    """The outbox, newest first, optionally of one status."""
+def requeue_matching(
+    conn: Connection,
+    now: datetime,
+    *,
+    statuses: Sequence[str],
+    rule: str | None = None,
+    channel: str | None = None,
+) -> list[int]:
+    """Every failed or dead delivery of `statuses` (and `rule`, `channel`) back to pending."""
+    query = sa.select(DELIVERY.c.id).where(DELIVERY.c.status.in_(statuses))
+    if rule is not None:
+        query = query.where(DELIVERY.c.rule == rule)
+    if channel is not None:
+        query = query.where(DELIVERY.c.channel == channel)
+    wanted = [s for s in statuses if s in ("failed", "dead")]
+    return requeue(conn, list(conn.scalars(query)), now) if wanted else []
+
+
+def list_deliveries(
+    conn: Connection,
+    status: str | None,
+    limit: int,
+    *,
+    rule: str | None = None,
+    channel: str | None = None,
+) -> list[DeliveryRow]:
+    """The outbox, newest first, optionally of one status, rule and channel."""
     query = (
         sa.select(DELIVERY, ARTICLE.c.canonical_url, ARTICLE.c.title)
         .join_from(DELIVERY, ARTICLE, DELIVERY.c.article_id == ARTICLE.c.id)
@@ -235,6 +275,10 @@ def list_deliveries(conn: Connection, status: str | None, limit: int) -> list[De
     )
     if status is not None:
         query = query.where(DELIVERY.c.status == status)
+    if rule is not None:
+        query = query.where(DELIVERY.c.rule == rule)
+    if channel is not None:
+        query = query.where(DELIVERY.c.channel == channel)
     return [
         DeliveryRow(
             id=row.id,

@@ -3,17 +3,26 @@
 Runs inside one write transaction (`Store.ingest`). The caller matched each
 article beforehand (`Candidate.deliveries`); ingest decides which of them are
 stored and queues only their deliveries. Identity, in order:
-1. (source, guid): stored by this source → unchanged is a duplicate; a changed
-   content hash updates the row in place with the deliveries of the new
-   content, and only (cluster, rule, channel) pairs not queued before get a
-   delivery; recorded as this source's sighting → a duplicate (the first copy
-   keeps its fields);
+1. (source, guid): stored by this source → unchanged is a duplicate, and so is
+   a pruned article (its row is the tombstone that keeps it from coming back); a
+   changed content hash updates the row in place (fingerprint, band keys and
+   cluster re-checked) with the deliveries of the new content, except the
+   (rule, channel) pairs the article had queued before, so only a rule that did
+   not match the old version alerts again; recorded as this source's sighting →
+   a duplicate (the first copy keeps its fields);
 2. a guid this source has not given before is always its own entry, so the
    canonical URL only merges across sources: a URL first stored by another
    source, not yet sighted by this one → a sighting of that article (an outlet);
 3. otherwise a new article, indexed (title, summary) and with its deliveries,
    also when this source already carries its URL (items that all link to one
    landing page).
+With `Stories` given, an inserted or changed article is placed in its story
+(`store_stories.place`): a copy of an article seen within the cluster window
+joins that article's cluster, so its deliveries meet the outbox key
+(cluster, rule, channel) already taken and one story alerts once. A story
+velocity delivery (`DeliveryIn.min_outlets`) is queued only once the story has
+that many distinct outlets within its window, also when the copy that brings
+the last one is a sighting.
 Repeated guids inside the batch count as duplicates. New rows go in with one
 Core INSERT ... ON CONFLICT DO NOTHING RETURNING per chunk; `url_key` is
 unique (the canonical URL for the first copy of a URL, the URL with source and
@@ -33,11 +42,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from storage.errors import StorageError
-from storage.models import ARTICLE, SIGHTING, SOURCE, UTCDateTime
-from storage.sql import chunks, insert_or_ignore, utc
+from storage.models import ARTICLE, DELIVERY, SIGHTING, SOURCE, UTCDateTime
+from storage.sql import chunks, insert_or_ignore, transaction_lock, utc
 from storage.store_articles import article_rows
-from storage.store_deliveries import delivery_values, insert_deliveries
-from storage.types import ArticleIn, ArticleRow, Candidate, DeliveryIn, IngestResult
+from storage.store_deliveries import delivery_values, insert_deliveries, velocity_reached
+from storage.store_stories import STORIES_LOCK, Placement, encode, place
+from storage.types import ArticleIn, ArticleRow, Candidate, DeliveryIn, IngestResult, Stories
 
 __all__ = ["ingest", "unchanged_guids"]
 
@@ -47,7 +57,7 @@ class _Plan:
     """What to do with each article of a batch."""
 
     fresh: list[tuple[str, ArticleIn]] = field(default_factory=list)  # url_key, new
-    changed: list[tuple[int, int, ArticleIn]] = field(default_factory=list)  # id, cluster, new
+    changed: list[tuple[_Stored, ArticleIn]] = field(default_factory=list)  # stored, new
     sightings: list[tuple[int, ArticleIn]] = field(default_factory=list)  # article id, entry
     duplicates: int = 0
 
@@ -73,19 +83,40 @@ def _url_key(source_id: int, article: ArticleIn) -> str:
     return f"{article.canonical_url}\n{source_id}\n{article.guid}"
 
 
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """A row this source stored under a guid."""
+
+    id: int
+    cluster_id: int
+    content_hash: str
+    pruned: bool
+    fetched_at: datetime
+
+
 def _by_guid(
     conn: Connection, source_id: int, guids: Sequence[str]
-) -> tuple[dict[str, tuple[int, int, str]], set[str]]:
-    """This source's stored articles, guid -> (id, cluster id, content hash), and sighted guids."""
-    found: dict[str, tuple[int, int, str]] = {}
+) -> tuple[dict[str, _Stored], set[str]]:
+    """This source's stored articles by guid, and the guids it is recorded as sighting."""
+    found: dict[str, _Stored] = {}
     sighted: set[str] = set()
-    columns = (ARTICLE.c.id, ARTICLE.c.guid, ARTICLE.c.cluster_id, ARTICLE.c.content_hash)
+    columns = (
+        ARTICLE.c.id,
+        ARTICLE.c.guid,
+        ARTICLE.c.cluster_id,
+        ARTICLE.c.content_hash,
+        ARTICLE.c.pruned,
+        ARTICLE.c.fetched_at,
+    )
     for part in chunks(guids):
         query = sa.select(*columns).where(
             ARTICLE.c.source_id == source_id, ARTICLE.c.guid.in_(part)
         )
         for row in conn.execute(query):
-            found[row.guid] = (row.id, row.cluster_id or row.id, row.content_hash)
+            cluster = row.cluster_id or row.id
+            found[row.guid] = _Stored(
+                row.id, cluster, row.content_hash, bool(row.pruned), row.fetched_at
+            )
         sighted.update(
             conn.scalars(
                 sa.select(SIGHTING.c.guid).where(
@@ -121,12 +152,15 @@ def _by_url(conn: Connection, source_id: int, urls: Sequence[str]) -> dict[str, 
 
 
 def _verdict(
-    article: ArticleIn, hit: tuple[int, int, str] | None, sighted: set[str]
+    article: ArticleIn, hit: _Stored | None, sighted: set[str]
 ) -> Literal["unknown", "changed", "duplicate"]:
-    """What this source's stored rows (`_by_guid`) make of an article."""
+    """What this source's stored rows (`_by_guid`) make of an article.
+
+    A pruned row is a tombstone: whatever the feed now says, it is not news again.
+    """
     if hit is None and article.guid not in sighted:
         return "unknown"
-    if hit is not None and hit[2] != article.content_hash:
+    if hit is not None and not hit.pruned and hit.content_hash != article.content_hash:
         return "changed"
     return "duplicate"
 
@@ -147,7 +181,7 @@ def _classify(conn: Connection, source_id: int, batch: Sequence[ArticleIn]) -> _
         if verdict == "unknown":
             unknown.append(article)
         elif verdict == "changed" and hit is not None:
-            plan.changed.append((hit[0], hit[1], article))
+            plan.changed.append((hit, article))
         else:
             plan.duplicates += 1
     elsewhere = _by_url(conn, source_id, [a.canonical_url for a in unknown])
@@ -166,9 +200,9 @@ def _classify(conn: Connection, source_id: int, batch: Sequence[ArticleIn]) -> _
 
 
 def _article_values(
-    source_id: int, url_key: str, article: ArticleIn, now: datetime
+    source_id: int, url_key: str, article: ArticleIn, now: datetime, stories: Stories | None
 ) -> dict[str, Any]:
-    return {
+    values = {
         "source_id": source_id,
         "guid": article.guid,
         "url": article.url,
@@ -182,20 +216,28 @@ def _article_values(
         "published_at": article.published_at,
         "fetched_at": now,
         "content_hash": article.content_hash,
-        "fingerprint": article.fingerprint,
+        "fingerprint": encode(article.fingerprint),
         "pruned": False,
         "body_indexed": False,
     }
+    if stories is not None:
+        values["fingerprint_version"] = stories.version
+    return values
 
 
 def _insert(
-    conn: Connection, source_id: int, fresh: Sequence[tuple[str, ArticleIn]], now: datetime
+    conn: Connection,
+    source_id: int,
+    fresh: Sequence[tuple[str, ArticleIn]],
+    now: datetime,
+    stories: Stories | None,
 ) -> dict[str, int]:
     """Insert the new articles; url_key -> id of those actually inserted."""
     ids: dict[str, int] = {}
     for part in chunks(fresh):
         stmt = insert_or_ignore(conn, ARTICLE).returning(ARTICLE.c.id, ARTICLE.c.url_key)
-        rows = conn.execute(stmt, [_article_values(source_id, k, a, now) for k, a in part])
+        values = [_article_values(source_id, k, a, now, stories) for k, a in part]
+        rows = conn.execute(stmt, values)
         ids.update({row.url_key: row.id for row in rows})
     # A story cluster starts as the article itself.
     for id_part in chunks(list(ids.values())):
@@ -205,13 +247,19 @@ def _insert(
     return ids
 
 
-_UPDATED_FIELDS = ("title", "summary", "body", "author", "lang", "content_hash", "fingerprint")
+_UPDATED_FIELDS = ("title", "summary", "body", "author", "lang", "content_hash")
 
 
 def _update_changed(
-    conn: Connection, changed: Sequence[tuple[int, int, ArticleIn]], now: datetime
+    conn: Connection,
+    changed: Sequence[tuple[_Stored, ArticleIn]],
+    now: datetime,
+    stories: Stories | None,
 ) -> None:
     params: dict[str, Any] = {name: sa.bindparam(f"new_{name}") for name in _UPDATED_FIELDS}
+    params["fingerprint"] = sa.bindparam("new_fingerprint")
+    if stories is not None:
+        params["fingerprint_version"] = stories.version
     stmt = (
         ARTICLE.update()
         .where(ARTICLE.c.id == sa.bindparam("row_id"))
@@ -224,17 +272,20 @@ def _update_changed(
     )
     rows = [
         {
-            "row_id": article_id,
+            "row_id": stored.id,
             "new_published_at": article.published_at,
+            "new_fingerprint": encode(article.fingerprint),
             **{f"new_{name}": getattr(article, name) for name in _UPDATED_FIELDS},
         }
-        for article_id, _, article in changed
+        for stored, article in changed
     ]
     for part in chunks(rows):
         conn.execute(stmt, list(part))
 
 
-def _new_row(article_id: int, source: str, article: ArticleIn, now: datetime) -> ArticleRow:
+def _new_row(
+    article_id: int, cluster_id: int, source: str, article: ArticleIn, now: datetime
+) -> ArticleRow:
     return ArticleRow(
         id=article_id,
         source=source,
@@ -250,7 +301,7 @@ def _new_row(article_id: int, source: str, article: ArticleIn, now: datetime) ->
         fetched_at=now,
         updated_at=None,
         content_hash=article.content_hash,
-        cluster_id=article_id,
+        cluster_id=cluster_id,
     )
 
 
@@ -264,27 +315,46 @@ class _Writer:
         source: str,
         deliveries: Mapping[str, Sequence[DeliveryIn]],
         now: datetime,
+        stories: Stories | None,
     ) -> None:
         self.conn, self.source_id, self.source = conn, source_id, source
         self.deliveries_of, self.now = deliveries, now  # guid -> what its article causes
+        self.stories = stories
         self.result = IngestResult()
-        self.deliveries: list[dict[str, Any]] = []
+        # (delivery, article id, cluster id): queued when `finish` runs.
+        self.queued: list[tuple[DeliveryIn, int, int]] = []
         self.updated_ids: list[int] = []
 
-    def _queue(self, article_id: int, cluster_id: int, article: ArticleIn) -> None:
-        self.deliveries += [
-            delivery_values(article_id, cluster_id, delivery, self.now)
+    def _queue(
+        self, article_id: int, cluster_id: int, article: ArticleIn, *, velocity_only: bool = False
+    ) -> None:
+        self.queued += [
+            (delivery, article_id, cluster_id)
             for delivery in self.deliveries_of.get(article.guid, ())
+            if delivery.min_outlets > 0 or not velocity_only
         ]
+
+    def _place(
+        self, article_id: int, cluster_id: int, article: ArticleIn, seen: datetime, *, fresh: bool
+    ) -> int:
+        """The article's story cluster (written), or `cluster_id` without `Stories`."""
+        if self.stories is None:
+            return cluster_id
+        item = Placement(article_id, cluster_id, article.fingerprint, article.band_keys, seen)
+        since = self.now - self.stories.window
+        return place(self.conn, item, since, self.stories, fresh=fresh)
 
     def apply(self, plan: _Plan) -> list[ArticleIn]:
         """Write what the plan says; the fresh articles a concurrent writer beat us to."""
         self.result.duplicates += plan.duplicates
         if plan.changed:
-            _update_changed(self.conn, plan.changed, self.now)
-        for article_id, cluster_id, article in plan.changed:
-            self.updated_ids.append(article_id)
-            self._queue(article_id, cluster_id, article)
+            _update_changed(self.conn, plan.changed, self.now, self.stories)
+        for stored, article in plan.changed:
+            self.updated_ids.append(stored.id)
+            cluster = self._place(
+                stored.id, stored.cluster_id, article, stored.fetched_at, fresh=False
+            )
+            self._queue(stored.id, cluster, article)
         sightings = [
             {
                 "article_id": article_id,
@@ -298,35 +368,91 @@ class _Writer:
         for part in chunks(sightings):
             self.conn.execute(insert_or_ignore(self.conn, SIGHTING), list(part))
         self.result.sightings += len(sightings)
-        inserted = _insert(self.conn, self.source_id, plan.fresh, self.now)
+        inserted = _insert(self.conn, self.source_id, plan.fresh, self.now, self.stories)
         lost: list[ArticleIn] = []
         for url_key, article in plan.fresh:
             new_id = inserted.get(url_key)
             if new_id is None:
                 lost.append(article)
                 continue
-            self.result.new.append(_new_row(new_id, self.source, article, self.now))
-            self._queue(new_id, new_id, article)
+            cluster = self._place(new_id, new_id, article, self.now, fresh=True)
+            self.result.new.append(_new_row(new_id, cluster, self.source, article, self.now))
+            self._queue(new_id, cluster, article)
+        if plan.sightings and any(d.min_outlets for d in self._all_deliveries()):
+            # A sighting is one more outlet: it may be the one a velocity rule waits for.
+            clusters = _clusters_of(self.conn, [article_id for article_id, _ in plan.sightings])
+            for article_id, article in plan.sightings:
+                self._queue(article_id, clusters[article_id], article, velocity_only=True)
         return lost
+
+    def _all_deliveries(self) -> list[DeliveryIn]:
+        return [d for items in self.deliveries_of.values() for d in items]
+
+    def _rows(self) -> list[dict[str, Any]]:
+        """The delivery rows to insert: velocity ones only once their story spread far
+        enough, an updated article's only for (rule, channel) pairs it never had."""
+        had = _queued_before(self.conn, self.updated_ids)
+        rows: list[dict[str, Any]] = []
+        for delivery, article_id, cluster_id in self.queued:
+            if (article_id, delivery.rule, delivery.channel) in had:
+                continue
+            if delivery.min_outlets and not velocity_reached(
+                self.conn, cluster_id, delivery, self.now
+            ):
+                continue
+            rows.append(delivery_values(article_id, cluster_id, delivery, self.now))
+        return rows
 
     def finish(self) -> IngestResult:
         """Insert the collected deliveries and read back the updated articles."""
-        self.result.deliveries = insert_deliveries(self.conn, self.deliveries)
+        self.result.deliveries = insert_deliveries(self.conn, self._rows())
         rows = article_rows(self.conn, self.updated_ids)
         self.result.updated = [rows[article_id] for article_id in self.updated_ids]
         return self.result
 
 
+def _clusters_of(conn: Connection, ids: Sequence[int]) -> dict[int, int]:
+    """article id -> its cluster id."""
+    found: dict[int, int] = {}
+    for part in chunks(ids):
+        query = sa.select(ARTICLE.c.id, ARTICLE.c.cluster_id).where(ARTICLE.c.id.in_(part))
+        found.update({row.id: row.cluster_id or row.id for row in conn.execute(query)})
+    return found
+
+
+def _queued_before(conn: Connection, ids: Sequence[int]) -> set[tuple[int, str, str]]:
+    """(article id, rule, channel) of the deliveries these articles queued before."""
+    had: set[tuple[int, str, str]] = set()
+    for part in chunks(ids):
+        query = sa.select(DELIVERY.c.article_id, DELIVERY.c.rule, DELIVERY.c.channel).where(
+            DELIVERY.c.article_id.in_(part)
+        )
+        had.update((row.article_id, row.rule, row.channel) for row in conn.execute(query))
+    return had
+
+
 def ingest(
-    conn: Connection, source_id: int, candidates: Sequence[Candidate], now: datetime
+    conn: Connection,
+    source_id: int,
+    candidates: Sequence[Candidate],
+    now: datetime,
+    stories: Stories | None = None,
 ) -> IngestResult:
-    """Store what is new among `candidates` and queue the deliveries of what was stored."""
+    """Store what is new among `candidates` and queue the deliveries of what was stored.
+
+    Without `stories` no article is compared with others: each is its own cluster.
+    """
     source = conn.scalar(sa.select(SOURCE.c.name).where(SOURCE.c.id == source_id))
     if source is None:
         raise StorageError(f"storage: ingest: no source with id {source_id}")
+    if stories is not None and any(c.article.band_keys for c in candidates):
+        # Two copies of a story stored at once (polls of two sources, replicas)
+        # must see each other: on PostgreSQL, placing stories is serialised
+        # (SQLite writers are already), so the later one waits and finds the first.
+        transaction_lock(conn, STORIES_LOCK)
     by_guid, repeats = _unique(candidates)
     deliveries = {guid: c.deliveries for guid, c in by_guid.items()}
-    writer = _Writer(conn, source_id, source, deliveries, utc(now))
+    writer = _Writer(conn, source_id, source, deliveries, utc(now), stories)
     writer.result.duplicates = repeats
     pending = [c.article for c in by_guid.values()]
     # A second round only re-reads rows that a concurrent writer committed meanwhile.

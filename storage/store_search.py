@@ -18,7 +18,13 @@ from sqlalchemy.engine import Connection
 
 from storage.fold import fold
 from storage.models import ARTICLE, SIGHTING, SOURCE
-from storage.store_articles import ARTICLE_SELECT, article_row, newest_first, published_or_fetched
+from storage.store_articles import (
+    ARTICLE_SELECT,
+    article_row,
+    newest_first,
+    published_or_fetched,
+    with_outlets,
+)
 from storage.types import ArticleRow
 
 __all__ = ["fts5_query", "search", "tsquery_term"]
@@ -76,10 +82,13 @@ def search(
     words: Sequence[str],
     *,
     since: datetime | None,
-    source: str | None,
+    source: str | Sequence[str] | None,
     limit: int,
 ) -> list[ArticleRow]:
-    """Articles containing every word, newest first; no words: the newest articles."""
+    """Articles containing every word, newest first; no words: the newest articles.
+
+    `source`: a source name or several; an article carried by any of them counts.
+    """
     query = ARTICLE_SELECT.order_by(*newest_first).limit(limit)
     match = _matches(conn, words)
     if match is not None:
@@ -87,11 +96,12 @@ def search(
     if since is not None:
         query = query.where(published_or_fetched >= since)
     if source is not None:
+        names = [source] if isinstance(source, str) else list(source)
         outlet = SOURCE.alias("outlet")
         carried_by = (
             sa.select(SIGHTING.c.id)
             .join_from(SIGHTING, outlet, SIGHTING.c.source_id == outlet.c.id)
-            .where(SIGHTING.c.article_id == ARTICLE.c.id, outlet.c.name == source)
+            .where(SIGHTING.c.article_id == ARTICLE.c.id, outlet.c.name.in_(names))
         )
-        query = query.where(sa.or_(SOURCE.c.name == source, carried_by.exists()))
-    return [article_row(row) for row in conn.execute(query)]
+        query = query.where(sa.or_(SOURCE.c.name.in_(names), carried_by.exists()))
+    return with_outlets(conn, [article_row(row) for row in conn.execute(query)])

@@ -20,9 +20,12 @@ __all__ = [
     "claim_due_sources",
     "claim_sources",
     "held_sources",
+    "next_poll",
+    "paused_sources",
     "record_poll",
     "release_leases",
     "renew_leases",
+    "set_paused",
     "source_status",
     "source_statuses",
     "sync_sources",
@@ -114,7 +117,7 @@ def _claim(
     # and relies on BEGIN IMMEDIATE, which admits one writer at a time.
     query = (
         sa.select(*_DUE_COLUMNS)
-        .where(SOURCE.c.active, free, *where)
+        .where(SOURCE.c.active, sa.not_(SOURCE.c.paused), free, *where)
         .order_by(SOURCE.c.next_poll_at, SOURCE.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -184,8 +187,8 @@ def claim_sources(
 
 
 def held_sources(conn: Connection, names: Sequence[str] | None, now: datetime) -> list[HeldSource]:
-    """The named active sources whose retry after errors waits in the future."""
-    where = [SOURCE.c.active, _held(now)]
+    """The named active, unpaused sources whose retry after errors waits in the future."""
+    where = [SOURCE.c.active, sa.not_(SOURCE.c.paused), _held(now)]
     if names is not None:
         where.append(SOURCE.c.name.in_(list(names)))
     query = sa.select(
@@ -195,6 +198,35 @@ def held_sources(conn: Connection, names: Sequence[str] | None, now: datetime) -
         HeldSource(row.name, utc(row.next_poll_at), row.error_count, row.last_error)
         for row in conn.execute(query.order_by(SOURCE.c.name))
     ]
+
+
+def set_paused(conn: Connection, names: Sequence[str], paused: bool) -> list[str]:
+    """Pause or resume the named active sources; the names found, sorted."""
+    where = (SOURCE.c.active, SOURCE.c.name.in_(list(names)))
+    found = sorted(conn.execute(sa.select(SOURCE.c.name).where(*where)).scalars())
+    if found:
+        conn.execute(SOURCE.update().where(*where).values(paused=paused))
+    return found
+
+
+def paused_sources(conn: Connection, names: Sequence[str] | None) -> list[str]:
+    """The named (None: all) active sources that are paused, sorted."""
+    where: list[sa.ColumnElement[bool]] = [SOURCE.c.active, SOURCE.c.paused]
+    if names is not None:
+        where.append(SOURCE.c.name.in_(list(names)))
+    return sorted(conn.execute(sa.select(SOURCE.c.name).where(*where)).scalars())
+
+
+def next_poll(conn: Connection) -> tuple[str, datetime] | None:
+    """The active, unpaused source polled soonest, and when."""
+    query = (
+        sa.select(SOURCE.c.name, SOURCE.c.next_poll_at)
+        .where(SOURCE.c.active, sa.not_(SOURCE.c.paused), SOURCE.c.next_poll_at.is_not(None))
+        .order_by(SOURCE.c.next_poll_at, SOURCE.c.name)
+        .limit(1)
+    )
+    row = conn.execute(query).first()
+    return None if row is None else (row.name, utc(row.next_poll_at))
 
 
 def renew_leases(conn: Connection, ids: Sequence[int], until: datetime) -> None:
@@ -226,6 +258,8 @@ def record_poll(conn: Connection, result: PollResult) -> None:
         "next_poll_at": result.next_poll_at,
         "items_seen_last": result.items_seen,
     }
+    if result.kind is not None:
+        values["detected_kind"] = result.kind
     if result.error is None:
         values.update(error_count=0, last_error=None, last_success_at=result.polled_at)
         if result.etag is not None:
@@ -285,8 +319,10 @@ def source_statuses(conn: Connection, now: datetime) -> list[SourceStatus]:
         SourceStatus(
             name=row.name,
             url=row.url,
-            kind=row.kind,
-            status=source_status(row.error_count, row.next_poll_at, now),
+            kind=row.kind or row.detected_kind,
+            status="paused"
+            if row.paused
+            else source_status(row.error_count, row.next_poll_at, now),
             last_poll_at=row.last_poll_at,
             last_success_at=row.last_success_at,
             next_poll_at=row.next_poll_at,

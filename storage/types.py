@@ -6,8 +6,9 @@ calling the store, and reads them back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 __all__ = [
     "ArticleIn",
@@ -23,6 +24,7 @@ __all__ = [
     "HourCount",
     "IngestResult",
     "MatchRow",
+    "PageFailureIn",
     "PollEventRow",
     "PollResult",
     "PruneReport",
@@ -30,6 +32,8 @@ __all__ = [
     "ReplicaRow",
     "SourceSpec",
     "SourceStatus",
+    "Stories",
+    "StoryRow",
 ]
 
 
@@ -70,6 +74,15 @@ class HeldSource:
 
 
 @dataclass(frozen=True, slots=True)
+class PageFailureIn:
+    """An article page that could not be fetched or extracted on a poll."""
+
+    url_key: str  # the page's canonical URL
+    url: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
 class PollResult:
     """What one poll of a source did, recorded on its row.
 
@@ -84,6 +97,7 @@ class PollResult:
     last_modified: str | None = None
     items_seen: int = 0
     window_overflow: bool = False
+    kind: str | None = None  # the kind the document turned out to be
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +111,10 @@ class DeliveryIn:
     snippet: str = ""
     # Character spans [start, end) of the hits inside `snippet`.
     spans: tuple[tuple[int, int], ...] = ()
+    # Story velocity: queued only once the story has this many distinct outlets
+    # within `within_seconds` (0: an ordinary alert).
+    min_outlets: int = 0
+    within_seconds: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +131,10 @@ class ArticleIn:
     published_at: datetime | None  # tz-aware UTC or None
     content_hash: str
     lang: str | None = None
-    fingerprint: str | None = None
+    # The similarity fingerprint of title + body (None: too little text) and its
+    # LSH band keys, computed by the pipeline; ingest looks copies up by the keys.
+    fingerprint: bytes | None = None
+    band_keys: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +156,35 @@ class ArticleRow:
     updated_at: datetime | None
     content_hash: str
     cluster_id: int
+    # The sources that carried the story (its cluster), first first: derived data,
+    # filled where articles are listed, so not part of a row's equality.
+    outlets: tuple[str, ...] = field(default=(), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Stories:
+    """How ingest tells stories apart; the pipeline owns the comparison and hands it in.
+
+    `same_story` compares two fingerprints; copies are looked for among articles
+    stored within `window` before; `version` is stored with each fingerprint so a
+    changed algorithm can be recomputed (`Store.assign_stories`).
+    """
+
+    same_story: Callable[[bytes, bytes], bool]
+    window: timedelta
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRow:
+    """A story cluster as `newsmon stories` shows it."""
+
+    cluster_id: int  # the id of its representative (earliest) article
+    title: str
+    url: str
+    first_seen: datetime
+    articles: int  # stored copies (sightings not counted)
+    outlets: tuple[str, ...]  # distinct sources, in the order they carried it
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +225,7 @@ class ClaimedDelivery:
     snippet: str
     spans: tuple[tuple[int, int], ...]
     article: ArticleRow
-    outlets: tuple[str, ...]  # source names that carried the article, first first
+    outlets: tuple[str, ...]  # sources that carried the story: this article's first
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +254,7 @@ class SourceStatus:
     name: str
     url: str
     kind: str | None
-    status: str  # ok | error | backoff
+    status: str  # ok | error | backoff | paused
     last_poll_at: datetime | None
     last_success_at: datetime | None
     next_poll_at: datetime | None
@@ -238,16 +288,19 @@ class PruneReport:
     articles: int  # article rows (tombstones included)
     vacuumed: bool
     analyzed: bool
+    tombstones: int = 0  # article rows whose body is gone (these and earlier ones)
 
     def describe(self) -> str:
-        """One line for logs and `newsmon db prune`."""
+        """One line for the daemon's log."""
         done = [
             what for what, ran in (("VACUUM", self.vacuumed), ("ANALYZE", self.analyzed)) if ran
         ]
         tail = f"; ran {' and '.join(done)}" if done else ""
+        bodies = "article body" if self.pruned == 1 else "article bodies"
+        rows = "article" if self.articles == 1 else "articles"
         return (
-            f"pruned the bodies of {self.pruned} article(s) fetched before "
-            f"{self.before.isoformat(timespec='seconds')} ({self.articles} articles kept){tail}"
+            f"pruned {self.pruned} {bodies} fetched before "
+            f"{self.before.isoformat(timespec='seconds')} ({self.articles} {rows} kept){tail}"
         )
 
 

@@ -18,7 +18,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.logging import RichHandler
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from monitor.cli.app import UsageError, app, globals_of, parse_since
 from monitor.cli.output import print_table
@@ -27,9 +28,11 @@ from monitor.daemon.service import fetch_limits, source_specs
 from monitor.delivery.digest import send_backfill_alerts
 from monitor.delivery.outbox import Deliverer, DeliveryReport
 from monitor.fetch import Fetcher
+from monitor.logs import JsonFormatter
 from monitor.pipeline.backfill import BackfillSummary, Window, backfill_source
 from monitor.pipeline.backfill import Progress as PageCallback
 from monitor.pipeline.poll import PollContext, Rules, compile_config_rules
+from monitor.wording import counted
 from notifiers import Channels
 from storage import Store
 
@@ -124,17 +127,10 @@ async def run_backfill(
     summaries: list[BackfillSummary] = []
     async with Fetcher(fetch_limits(config)) as fetcher:
         ctx = PollContext(config, store, fetcher, rules)
-        with _progress() as report:
+        with _progress(window.max_pages) as report:
             for name in names:
                 summary = await backfill_source(by_name[name], ids[name], ctx, window, report)
-                log.info(
-                    "backfill done: %d pages, %d new, %d duplicate, %d failed",
-                    summary.pages,
-                    summary.new,
-                    summary.duplicates,
-                    summary.failed,
-                    extra={"source": name},
-                )
+                _log_end(summary)
                 summaries.append(summary)
     sent = DeliveryReport()
     if window.alert:
@@ -146,10 +142,30 @@ async def run_backfill(
     return summaries, sent
 
 
+def _log_end(summary: BackfillSummary) -> None:
+    """How a source's backfill ended: failed (with the error), done, or paused."""
+    counts = (
+        f"{counted(summary.pages, 'page')}, {summary.new} new, "
+        f"{summary.duplicates} duplicate, {summary.failed} failed"
+    )
+    extra = {"source": summary.source}
+    if summary.error:
+        log.error("backfill failed after %s: %s", counts, summary.error, extra=extra)
+    elif summary.done:
+        log.info("backfill done: %s", counts, extra=extra)
+    else:
+        log.info("backfill paused: %s (run it again to continue)", counts, extra=extra)
+
+
 @contextmanager
-def _progress() -> Iterator[PageCallback]:
-    """A callback per page: a rich progress bar on a terminal, log lines otherwise."""
-    if not sys.stderr.isatty():
+def _progress(max_pages: int | None) -> Iterator[PageCallback]:
+    """A callback per page: one rich progress bar on a terminal, log lines otherwise.
+
+    On a terminal the log lines go through the bar's console (rich's logging
+    handler bound to it), so they print above the bar instead of over it.
+    """
+    json_logs = any(isinstance(h.formatter, JsonFormatter) for h in logging.getLogger().handlers)
+    if json_logs or not sys.stderr.isatty():
 
         def line(url: str, s: BackfillSummary) -> None:
             log.info(
@@ -164,14 +180,40 @@ def _progress() -> Iterator[PageCallback]:
 
         yield line
         return
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("backfill", total=None)
+    console = Console(stderr=True)
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("page {task.completed}" + (f"/{max_pages}" if max_pages else "")),
+        TextColumn("{task.fields[counts]}"),
+        TimeElapsedColumn(),
+    )
+    tasks: dict[str, TaskID] = {}
+    with Progress(*columns, console=console, transient=True) as bar, logs_through(console):
 
         def update(url: str, s: BackfillSummary) -> None:
-            bar.update(
-                task,
-                description=f"{s.source}: page {s.pages}, {s.new} new, {s.failed} failed — {url}",
-            )
+            if s.source not in tasks:
+                tasks[s.source] = bar.add_task(s.source, total=max_pages, counts="")
+            counts = f"{s.new} new, {s.duplicates} duplicate, {s.failed} failed"
+            bar.update(tasks[s.source], completed=s.pages, counts=counts)
 
         yield update
+
+
+@contextmanager
+def logs_through(console: Console) -> Iterator[None]:
+    """Route the root logger's lines through `console` (rich's handler), then restore."""
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    handler = RichHandler(
+        console=console, show_path=False, markup=False, rich_tracebacks=False, show_time=False
+    )
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    for old in saved:  # the secrets mask and the level stay as set up
+        for flt in old.filters:
+            handler.addFilter(flt)
+    root.handlers[:] = [handler]
+    try:
+        yield
+    finally:
+        root.handlers[:] = saved

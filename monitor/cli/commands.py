@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import Progress
 
 from monitor.cli.app import (
     ExportFormat,
@@ -22,23 +26,30 @@ from monitor.cli.app import (
 )
 from monitor.cli.output import (
     article_json,
-    delivery_json,
+    display_of,
     print_csv,
     print_json,
     print_jsonl,
     print_rows,
     source_json,
 )
+from monitor.cli.pick import pick_sources
+from monitor.cli.tuning import check_one_source
 from monitor.config.load import Config
+from monitor.config.models import Settings
 from monitor.daemon.scheduler import run_daemon
 from monitor.daemon.service import Daemon, fetch_limits, source_specs
 from monitor.fetch import Fetcher
 from monitor.logs import log_to
+from monitor.normalize.fingerprint import FINGERPRINT_VERSION
+from monitor.pipeline.articles import story_policy
 from monitor.pipeline.poll import compile_config_rules
+from monitor.pipeline.stories import fingerprint_archive
 from monitor.pipeline.survey import survey_source
+from monitor.wording import counted
 from storage import Store
 
-__all__ = ["alerts_app", "db_app", "sources_app"]
+__all__ = ["db_app", "sources_app"]
 
 log = logging.getLogger("newsmon.cli")
 
@@ -52,12 +63,14 @@ EXPORT_COLUMNS = [
     "author",
     "summary",
     "cluster_id",
+    "outlets",
     "body",
 ]
 CHECK_COLUMNS = ["source", "status", "kind", "items", "note", "error"]
 SOURCE_COLUMNS = [
     "name",
     "status",
+    "kind",
     "last_poll_at",
     "next_poll_at",
     "error_count",
@@ -65,7 +78,6 @@ SOURCE_COLUMNS = [
     "window_overflows",
     "last_error",
 ]
-ALERT_COLUMNS = ["id", "rule", "channel", "status", "attempts", "created_at", "title", "last_error"]
 
 
 # --- run -------------------------------------------------------------------
@@ -83,6 +95,12 @@ def run(
             "--force", help="With --once: also poll sources waiting out a backoff or Retry-After."
         ),
     ] = False,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source", metavar="NAME", help="With --once: only this source (repeatable)."
+        ),
+    ] = None,
 ) -> None:
     """Run the daemon (or one pass with --once)."""
     if not once:
@@ -90,15 +108,37 @@ def run(
     g = globals_of(ctx)
     config = g.config()
     compile_config_rules(config)  # rule errors are config errors: fail before touching the DB
+    names = pick_sources(config, source, "run") if source else None
+    if names is not None and not once:
+        raise UsageError("run: --source is only used with --once")
     store = g.store(config)
     try:
-        code = asyncio.run(_run(g, config, store, once, force=force))
+        _warn_unfingerprinted(store)
+        code = asyncio.run(_run(g, config, store, once, force=force, names=names))
     finally:
         store.close()
     raise typer.Exit(code)
 
 
-async def _run(g: Globals, config: Config, store: Store, once: bool, force: bool = False) -> int:
+def _warn_unfingerprinted(store: Store) -> None:
+    """Starting migrates the schema but leaves an old archive unclustered: say so."""
+    pending = store.unfingerprinted_count(FINGERPRINT_VERSION)
+    if pending:
+        log.warning(
+            "%s no story fingerprint yet: run `newsmon db upgrade` "
+            "so that their copies join their stories",
+            counted(pending, "stored article has", "stored articles have"),
+        )
+
+
+async def _run(
+    g: Globals,
+    config: Config,
+    store: Store,
+    once: bool,
+    force: bool = False,
+    names: list[str] | None = None,
+) -> int:
     async with Fetcher(fetch_limits(config)) as fetcher:
         daemon = Daemon(config, store, fetcher, g.channels(config))
         if not once:
@@ -110,17 +150,16 @@ async def _run(g: Globals, config: Config, store: Store, once: bool, force: bool
             await run_daemon(daemon, reload=reload)
             return 0
         await daemon.sync_sources()
-        reports = await daemon.poll_all(force=force)
+        reports = await daemon.poll_all(names, force=force)
         delivered = await daemon.deliver()
     failed = [r for r in reports if r.outcome == "error"]
     new = sum(r.new for r in reports)
     log.info(
-        "run --once: %d sources polled (%d failed), %d items, %d new articles; "
-        "alerts: %d sent, %d failed",
-        len(reports),
+        "run --once: %s polled (%d failed), %s, %s; alerts: %d sent, %d failed",
+        counted(len(reports), "source"),
         len(failed),
-        sum(r.items for r in reports),
-        new,
+        counted(sum(r.items for r in reports), "item"),
+        counted(new, "new article", "new articles"),
         delivered.sent,
         delivered.failed + delivered.dead,
     )
@@ -134,6 +173,13 @@ async def _run(g: Globals, config: Config, store: Store, once: bool, force: bool
 @app.command()
 def check(
     ctx: typer.Context,
+    source: Annotated[
+        str | None,
+        typer.Argument(
+            help="With --fetch: only this source, and fetch its article pages too.",
+            show_default=False,
+        ),
+    ] = None,
     fetch: Annotated[
         bool, typer.Option("--fetch", help="Fetch each source once (nothing is stored).")
     ] = False,
@@ -144,6 +190,9 @@ def check(
     config = g.config()
     compile_config_rules(config)
     channels = g.channels(config)
+    if source is not None:
+        check_one_source(g, config, source, fmt)
+        return
     if not fetch:
         summary = {
             "config": str(g.config_path()),
@@ -155,8 +204,9 @@ def check(
             print_json(summary, secrets=g.secrets)
         else:
             typer.echo(
-                f"{g.config_path()}: OK ({len(config.sources)} sources, "
-                f"{len(config.rules)} rules, {len(channels.names())} channels)"
+                f"{g.config_path()}: OK ({counted(len(config.sources), 'source')}, "
+                f"{counted(len(config.rules), 'rule')}, "
+                f"{counted(len(channels.names()), 'channel')})"
             )
             for name in channels.names():
                 typer.echo(f"  channel {name}: {channels.privacy_url(name)}")
@@ -181,16 +231,29 @@ async def _check_fetch(config: Config) -> list[dict[str, object]]:
 @app.command()
 def export(
     ctx: typer.Context,
-    since: Annotated[str | None, typer.Option(help="Only articles fetched since.")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only articles newsmon fetched since (2024-05-01, 7d): fetched_at."),
+    ] = None,
+    published_since: Annotated[
+        str | None,
+        typer.Option(
+            "--published-since",
+            help="Only articles published since, by their publication date "
+            "(published_at; undated ones are left out).",
+        ),
+    ] = None,
     fmt: Annotated[
         ExportFormat, typer.Option("--format", help="Output format.")
     ] = ExportFormat.jsonl,
 ) -> None:
-    """Print every stored article."""
+    """Print every stored article (times in UTC)."""
     g = globals_of(ctx)
+    fetched_after, published_after = parse_since(since), parse_since(published_since)
     store = g.reader()
     try:
-        rows = (article_json(r, body=True) for r in store.iter_articles(parse_since(since)))
+        found = store.iter_articles(fetched_since=fetched_after, published_since=published_after)
+        rows = (article_json(r, body=True) for r in found)
         if fmt is ExportFormat.jsonl:
             print_jsonl(rows, secrets=g.secrets)
         elif fmt is ExportFormat.csv:
@@ -230,61 +293,11 @@ def sources(
         rows = [source_json(s) for s in statuses]
     finally:
         store.close()
-    print_rows(rows, fmt, SOURCE_COLUMNS, secrets=g.secrets)
+    print_rows(rows, fmt, SOURCE_COLUMNS, secrets=g.secrets, display=display_of(g, config))
 
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-# --- alerts ------------------------------------------------------------------
-
-alerts_app = typer.Typer(help="The outbox of alerts.")
-app.add_typer(alerts_app, name="alerts")
-
-STATUSES = ("pending", "sending", "sent", "failed", "dead")
-
-
-@alerts_app.callback(invoke_without_command=True)
-def alerts(
-    ctx: typer.Context,
-    status: Annotated[str | None, typer.Option(help="pending, sent, failed or dead.")] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
-) -> None:
-    """List alerts in the outbox."""
-    if ctx.invoked_subcommand is not None:
-        return
-    if status is not None and status not in STATUSES:
-        raise UsageError(f"alerts: unknown status '{status}' (use {', '.join(STATUSES)})")
-    g = globals_of(ctx)
-    store = g.reader()
-    try:
-        rows = [delivery_json(d) for d in store.list_deliveries(status)]
-    finally:
-        store.close()
-    print_rows(rows, fmt, ALERT_COLUMNS, secrets=g.secrets)
-
-
-@alerts_app.command("retry")
-def alerts_retry(
-    ctx: typer.Context,
-    ids: Annotated[list[int], typer.Argument(help="Alert ids to send again.")],
-) -> None:
-    """Requeue failed or dead alerts: they are due now."""
-    from datetime import UTC, datetime
-
-    g = globals_of(ctx)
-    store = g.store()
-    try:
-        done = store.requeue(ids, datetime.now(UTC))
-    finally:
-        store.close()
-    missing = sorted(set(ids) - set(done))
-    typer.echo(
-        f"requeued {len(done)} alert(s)" + (f"; not failed/dead: {missing}" if missing else "")
-    )
-    if missing:
-        raise typer.Exit(1)
 
 
 # --- notify-test -------------------------------------------------------------
@@ -317,12 +330,40 @@ app.add_typer(db_app, name="db")
 
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
-    """Apply database migrations."""
+    """Apply database migrations, then fingerprint and cluster the stored articles
+    that have no current fingerprint (in batches, with progress)."""
     g = globals_of(ctx)
     url = g.database_url()
+    # The cluster window is the config's when there is a config file, else the default.
+    settings = g.config().settings if g.config_path().is_file() else Settings()
     store = Store(url)
     try:
         store.upgrade()
+        with _fingerprint_progress() as report:
+            done = fingerprint_archive(
+                store, story_policy(settings.cluster_window), progress=report
+            )
     finally:
         store.close()
+    if done:
+        typer.echo(f"fingerprinted {done} article(s) and placed them in their stories")
     typer.echo("database is up to date")
+
+
+@contextmanager
+def _fingerprint_progress() -> Iterator[Callable[[int, int], None]]:
+    """A callback per batch: a rich progress bar on a terminal, log lines otherwise."""
+    if not sys.stderr.isatty():
+
+        def line(done: int, total: int) -> None:
+            log.info("db upgrade: fingerprinted %d of %d article(s)", done, total)
+
+        yield line
+        return
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("fingerprinting articles", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update

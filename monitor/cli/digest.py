@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Annotated
 
 import typer
 
 from monitor.cli.app import UsageError, app, globals_of
+from monitor.clock import local_time, zone
 from monitor.config.load import Config
 from monitor.delivery.digest import send_digests
 from monitor.delivery.outbox import Deliverer, SendOutcome
@@ -27,22 +28,20 @@ def _matches(n: int) -> str:
     return f"{n} match" if n == 1 else f"{n} matches"
 
 
-def _utc(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%dT%H:%M:%SZ}"
-
-
-def digest_line(outcome: SendOutcome) -> str:
+def digest_line(outcome: SendOutcome, where: tzinfo = UTC) -> str:
     """One line per digest message: rule, channel, how many matches, what happened."""
     head = f"digest {outcome.alert.rule} -> {outcome.channel}: {_matches(outcome.rows)}"
     if outcome.result.ok:
         return f"{head} sent"
     if outcome.sent_rows:  # a message in parts that failed part-way
         head += f", {outcome.sent_rows} sent, {outcome.rows - outcome.sent_rows}"
-    when = f" (retry after {_utc(outcome.retry_at)})" if outcome.retry_at else ""
+    when = f" (retry after {local_time(outcome.retry_at, where)})" if outcome.retry_at else ""
     return f"{head} failed: {outcome.result.error}{when}"
 
 
-def waiting_lines(rows: Sequence[DeliveryRow], rule: str | None = None) -> list[str]:
+def waiting_lines(
+    rows: Sequence[DeliveryRow], rule: str | None = None, where: tzinfo = UTC
+) -> list[str]:
     """Failed digest matches not yet due, per rule and channel, with their next attempt."""
     count: Counter[tuple[str, str]] = Counter()
     first: dict[tuple[str, str], datetime] = {}
@@ -55,7 +54,8 @@ def waiting_lines(rows: Sequence[DeliveryRow], rule: str | None = None) -> list[
         count[key] += 1
         first[key] = min(first.get(key, row.next_attempt_at), row.next_attempt_at)
     return [
-        f"digest {r} -> {c}: {_matches(n)} waiting to be retried at {_utc(first[(r, c)])}"
+        f"digest {r} -> {c}: {_matches(n)} waiting to be retried at "
+        f"{local_time(first[(r, c)], where)}"
         for (r, c), n in sorted(count.items())
     ]
 
@@ -87,7 +87,8 @@ def digest(
     try:
         deliverer = Deliverer(store, channels, lease_seconds=config.settings.delivery_lease)
         outcomes = asyncio.run(send_digests(deliverer, None if rule is None else [rule]))
-        waiting = waiting_lines(store.list_deliveries("failed", limit=100_000), rule)
+        where = zone(config.settings.timezone)
+        waiting = waiting_lines(store.list_deliveries("failed", limit=100_000), rule, where)
     finally:
         store.close()
     for line in waiting:
@@ -95,6 +96,6 @@ def digest(
     if not outcomes and not waiting:
         typer.echo("no pending digest matches" + (f" for {rule}" if rule else ""))
     for outcome in outcomes:
-        typer.echo(digest_line(outcome), err=not outcome.result.ok)
+        typer.echo(digest_line(outcome, where), err=not outcome.result.ok)
     if any(not o.result.ok for o in outcomes):
         raise typer.Exit(1)

@@ -1,6 +1,8 @@
-"""The console-script entry point: every command module registered, errors mapped to exit codes.
+"""The console-script entry point: the app run, our errors mapped to exit codes.
 
-Exit codes (DESIGN §9): 0 ok, 1 runtime failure, 2 usage or config error.
+Exit codes (DESIGN §9): 0 ok, 1 runtime failure, 2 usage or config error. The
+command modules are imported by `catalogue.CommandCatalogue` when a command
+runs, not here: `newsmon --help` and `--version` import nothing heavy.
 """
 
 from __future__ import annotations
@@ -9,29 +11,40 @@ import sys
 
 import typer
 
-from monitor.cli import backfill, commands, db, digest, replicas, search, sources, ui
-from monitor.cli.app import app
+from monitor.cli.app import Globals, app
 from monitor.errors import ConfigError, MonitorError, UsageError
-from monitor.logs import Secrets
-from notifiers import NotifyError
-from storage import StorageError
 
-__all__ = ["COMMAND_MODULES", "main"]
+__all__ = ["exit_code", "main"]
 
-# Importing a command module registers its commands on `app`.
-COMMAND_MODULES = (backfill, commands, db, digest, replicas, search, sources, ui)
+# The other packages' exception roots, by module: importing them here would import
+# storage (SQLAlchemy) and notifiers (Apprise); an exception of a module that was
+# never imported cannot have been raised.
+_RUNTIME_ROOTS = (("storage.errors", "StorageError"), ("notifiers.errors", "NotifyError"))
+
+
+def exit_code(exc: BaseException) -> int | None:
+    """2 for a usage or config error, 1 for our other errors, None for a bug."""
+    if isinstance(exc, ConfigError | UsageError):
+        return 2
+    if isinstance(exc, MonitorError):
+        return 1
+    for module_name, class_name in _RUNTIME_ROOTS:
+        module = sys.modules.get(module_name)
+        if module is not None and isinstance(exc, getattr(module, class_name)):
+            return 1
+    return None
 
 
 def main() -> None:
     """Run the CLI; our own errors become one `newsmon: ...` line and an exit code."""
-    secrets = Secrets()  # the app fills it when a command loads the config
+    g = Globals()  # filled by the options; its Secrets mask what we print
     try:
         # Standalone mode: click reports usage errors itself (exit 2) and ends
         # with SystemExit; our own errors propagate to here.
-        app(obj=secrets)
-    except (ConfigError, UsageError) as exc:
-        typer.echo(secrets.mask(f"newsmon: {exc}"), err=True)
-        sys.exit(2)
-    except (MonitorError, StorageError, NotifyError) as exc:
-        typer.echo(secrets.mask(f"newsmon: {exc}"), err=True)
-        sys.exit(1)
+        app(obj=g, prog_name="newsmon")
+    except Exception as exc:
+        code = exit_code(exc)
+        if code is None:
+            raise
+        typer.echo(g.mask(f"newsmon: {exc}"), err=True)
+        sys.exit(code)

@@ -10,19 +10,26 @@ import csv
 import json
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
 from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from monitor.clock import iso
+from monitor.cli.app import Globals
+from monitor.clock import from_iso, iso, table_time, zone
+from monitor.config.load import Config
+from monitor.errors import ConfigError
 from monitor.logs import Secrets
-from storage.types import ArticleRow, DeliveryRow, SourceStatus
+from storage.types import ArticleRow, DeliveryRow, SourceStatus, StoryRow
 
 __all__ = [
+    "Display",
     "article_json",
     "delivery_json",
+    "display_of",
     "iso",
     "print_csv",
     "print_json",
@@ -30,9 +37,40 @@ __all__ = [
     "print_rows",
     "print_table",
     "source_json",
+    "story_json",
 ]
 
 Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Display:
+    """How tables show times: in this zone, relative to `now` (JSON and CSV stay UTC)."""
+
+    zone: tzinfo = UTC
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def caption(self) -> str:
+        return f"times in {self.zone}"
+
+    def cell(self, column: str, value: object) -> object:
+        """A table cell: an ISO UTC time of a time column becomes local and relative."""
+        if isinstance(value, str) and (column.endswith("_at") or column == "last_seen"):
+            moment = from_iso(value)
+            if moment is not None:
+                return table_time(moment, self.zone, self.now)
+        return value
+
+
+def display_of(g: Globals, config: Config | None = None) -> Display:
+    """Tables in `settings.timezone`: of `config`, else of the config file when there is
+    one (commands that only read the database need none; then UTC)."""
+    if config is None and g.config_path().exists():
+        try:
+            config = g.config()
+        except ConfigError:  # listing the database needs no valid config: show UTC
+            config = None
+    return Display(zone(config.settings.timezone if config else None))
 
 
 def article_json(row: ArticleRow, *, body: bool = False, snippet: str | None = None) -> Row:
@@ -46,12 +84,33 @@ def article_json(row: ArticleRow, *, body: bool = False, snippet: str | None = N
         "author": row.author,
         "summary": row.summary,
         "cluster_id": row.cluster_id,
+        "outlets": list(row.outlets or (row.source,)),
     }
     if body:
         doc["body"] = row.body
     if snippet is not None:
         doc["snippet"] = snippet
     return doc
+
+
+def story_json(row: StoryRow) -> Row:
+    """A story cluster as `newsmon stories` prints it."""
+    return {
+        "cluster_id": row.cluster_id,
+        "title": row.title,
+        "url": row.url,
+        "first_seen": iso(row.first_seen),
+        "outlets": list(row.outlets),
+        "outlet_count": len(row.outlets),
+        "articles": row.articles,
+    }
+
+
+def _cell(value: object) -> object:
+    """A value as one CSV or table cell: lists (outlets) joined with commas."""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value)
+    return "" if value is None else value
 
 
 def source_json(row: SourceStatus) -> Row:
@@ -110,7 +169,7 @@ def print_csv(
     writer = csv.DictWriter(out or sys.stdout, fieldnames=list(columns), extrasaction="ignore")
     writer.writeheader()
     for row in map(secrets.mask_value, rows):
-        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in columns})
+        writer.writerow({k: _cell(row.get(k)) for k in columns})
 
 
 def print_table(
@@ -120,20 +179,29 @@ def print_table(
     secrets: Secrets,
     title: str | None = None,
     out: TextIO | None = None,
+    display: Display | None = None,
 ) -> None:
     """A rich table sized to the terminal; 200 columns wide, uncoloured, when piped.
 
-    Scripts should use --format json or csv; the table is for people.
+    Scripts should use --format json or csv; the table is for people: times are
+    shown in `display`'s zone and relative to its `now` (default UTC, now).
     """
     stream = out or sys.stdout
     width = None if stream.isatty() else 200
     console = Console(file=stream, soft_wrap=False, width=width)
-    table = Table(title=Text(title) if title else None, show_lines=False)
+    shown = display or Display()
+    has_times = any(c.endswith("_at") or c == "last_seen" for c in columns)
+    table = Table(
+        title=Text(title) if title else None,
+        caption=Text(shown.caption()) if has_times and rows else None,
+        show_lines=False,
+    )
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in map(secrets.mask_value, rows):
+        cells = (shown.cell(c, row.get(c)) for c in columns)
         # Text cells, not markup: "[/]" or "[link=...]" in a news title stays text.
-        table.add_row(*(Text("" if row.get(c) is None else str(row.get(c))) for c in columns))
+        table.add_row(*(Text(str(_cell(v))) for v in cells))
     console.print(table)
 
 
@@ -145,11 +213,13 @@ def print_rows(
     secrets: Secrets,
     csv_columns: Sequence[str] | None = None,
     title: str | None = None,
+    display: Display | None = None,
 ) -> None:
-    """Rows as `--format` asks: one JSON array, CSV (every field), or a table of `columns`."""
+    """Rows as `--format` asks: one JSON array, CSV (every field), or a table of `columns`
+    (times in `display`'s zone; JSON and CSV keep UTC)."""
     if fmt == "json":
         print_json(list(rows), secrets=secrets)
     elif fmt == "csv":
         print_csv(rows, csv_columns or (list(rows[0]) if rows else columns), secrets=secrets)
     else:
-        print_table(rows, columns, secrets=secrets, title=title)
+        print_table(rows, columns, secrets=secrets, title=title, display=display)

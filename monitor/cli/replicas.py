@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from monitor.cli.app import Format, app, globals_of
-from monitor.cli.output import print_rows
+from monitor.cli.output import display_of, print_rows
 from monitor.clock import iso
 from monitor.daemon.replica import STALE_SECONDS
 from storage.types import ReplicaRow
@@ -73,4 +73,5 @@ def replicas(
     elif not rows and fmt == Format.table:
         typer.echo("no replicas")
     else:
-        print_rows([_flat(r) for r in rows], fmt, REPLICA_COLUMNS, secrets=g.secrets)
+        shown = display_of(g) if fmt == Format.table else None
+        print_rows([_flat(r) for r in rows], fmt, REPLICA_COLUMNS, secrets=g.secrets, display=shown)

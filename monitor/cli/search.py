@@ -10,59 +10,156 @@ from typing import Annotated, Any
 import typer
 
 from monitor.cli.app import Format, UsageError, app, globals_of, parse_since
-from monitor.cli.output import article_json, print_csv, print_json, print_rows, print_table
+from monitor.cli.output import (
+    article_json,
+    display_of,
+    print_csv,
+    print_json,
+    print_rows,
+    print_table,
+)
 from monitor.config.load import Config
+from monitor.config.yaml import closest
 from monitor.delivery.outbox import Deliverer, DeliveryReport
 from monitor.match.query import QuerySyntaxError, parse_query
 from monitor.match.rules import Match, Matcher
+from monitor.pipeline.archive import either_query
 from monitor.pipeline.archive import rematch as rematch_rows
 from monitor.pipeline.archive import search as search_store
 from monitor.pipeline.articles import delivery_rows
 from monitor.pipeline.poll import Rules, compile_config_rules
+from monitor.wording import counted
 from notifiers import Channels
 from notifiers.markup import mark_spans
 from storage import Store
 from storage.types import ArticleRow, DeliveryIn
 
-__all__ = ["rematch", "search"]
+__all__ = ["one_per_story", "rematch", "search"]
 
 SEARCH_COLUMNS = ["id", "source", "published_at", "title", "url", "snippet"]
+SEARCH_CSV_COLUMNS = [*SEARCH_COLUMNS, "cluster_id", "outlets"]
+COLLAPSED_COLUMNS = ["cluster_id", "outlets", "published_at", "title", "url", "snippet"]
+# With --collapse, candidates read per story wanted: copies of one story fold into one line.
+_COLLAPSE_READ = 4
 REMATCH_COLUMNS = ["rule", "id", "title", "terms", "url", "snippet"]
+
+
+COUNT_CAP = 1000  # results counted beyond --limit, for "first 50 of 62" (then "1,000+")
 
 
 @app.command()
 def search(
     ctx: typer.Context,
-    query: Annotated[str, typer.Argument(help='A query: Russia* AND "Phnom Penh" -sport.')],
+    query: Annotated[
+        str,
+        typer.Argument(
+            help='A query: Russia* AND "Phnom Penh" -sport. Words side by side must all '
+            "appear (AND); write ASEAN OR Russia for either."
+        ),
+    ],
     since: Annotated[str | None, typer.Option(help="Only articles since (2024-05-01, 7d).")] = None,
-    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source", help="Only this source, or tag:NAME for a tag's sources (repeatable)."
+        ),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many results.")] = 50,
+    collapse: Annotated[
+        bool,
+        typer.Option("--collapse", help="One line per story: its newest match and its outlets."),
+    ] = False,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
 ) -> None:
     """Search the stored articles with the rule query language."""
     if not query.strip():
         raise UsageError("search: empty query")
     try:
-        parse_query(query)  # before touching the database: a typo never waits on a lock
+        tree = parse_query(query)  # before touching the database: a typo never waits on a lock
     except QuerySyntaxError as exc:
         raise UsageError(f"search: {exc}") from None
     g = globals_of(ctx)
-    store = g.reader()
+    config = g.config() if g.config_path().exists() else None
+    store = g.reader(config)
     try:
-        if source is not None and not store.source_ids([source]):
-            raise UsageError(f"search: unknown source '{source}'")
-        found = search_store(store, query, since=parse_since(since), source=source, limit=limit)
+        names = _source_names(source, config, store) if source else None
+        after = parse_since(since)
+        wanted = max(limit + 1, COUNT_CAP, limit * _COLLAPSE_READ if collapse else 0)
+        found = search_store(store, query, since=after, source=names, limit=wanted)
+        either = either_query(tree) if not found else None
+        wider = (
+            len(search_store(store, either, since=after, source=names, limit=COUNT_CAP))
+            if either
+            else 0
+        )
     finally:
         store.close()
-    docs = [article_json(row, snippet=marked(match)) for row, match in found]
+    complete = len(found) < wanted
+    if collapse:
+        found = one_per_story(found)
+    docs = [article_json(row, snippet=marked(match)) for row, match in found[:limit]]
     print_rows(
         docs,
         fmt,
-        SEARCH_COLUMNS,
+        COLLAPSED_COLUMNS if collapse else SEARCH_COLUMNS,
         secrets=g.secrets,
-        csv_columns=SEARCH_COLUMNS,
-        title=f"{len(docs)} result(s)",
+        csv_columns=SEARCH_CSV_COLUMNS,
+        title=results_title(
+            len(docs), len(found), complete=complete, noun="story" if collapse else "result"
+        ),
+        display=display_of(g, config) if fmt is Format.table else None,
     )
+    if either and wider:
+        articles = f"{COUNT_CAP:,}+ articles" if wider >= COUNT_CAP else counted(wider, "article")
+        typer.echo(f"0 results; {articles} match {either} — terms side by side mean AND", err=True)
+
+
+def results_title(shown: int, found: int, *, complete: bool = True, noun: str = "result") -> str:
+    """The table's title: "62 results", or "first 50 of 62" when --limit cut it
+    ("of 1,000+" when counting stopped before the end); `noun` "story" with --collapse."""
+    if shown >= found:
+        return counted(found, noun)
+    total = f"{found:,}" + ("" if complete else "+")
+    plural = "stories" if noun == "story" else f"{noun}s"
+    return f"first {shown} of {total} {plural} (--limit to see more)"
+
+
+def _source_names(refs: list[str], config: Config | None, store: Store) -> list[str]:
+    """Source names for --source values (names or tag:NAME); unknown ones are usage errors."""
+    stored = {s.name for s in store.source_statuses(datetime.now(UTC))}
+    configured = [s.name for s in config.sources] if config else []
+    known = list(dict.fromkeys([*configured, *sorted(stored)]))
+    tags: dict[str, list[str]] = {}
+    for s in config.sources if config else []:
+        for tag in s.tags:
+            tags.setdefault(tag, []).append(s.name)
+    names: list[str] = []
+    for ref in refs:
+        if ref.startswith("tag:"):
+            tag = ref.removeprefix("tag:")
+            if tag not in tags:
+                guess = closest(tag, list(tags))
+                hint = f"did you mean 'tag:{guess}'?" if guess else "no source has this tag"
+                raise UsageError(f"search: --source: unknown tag '{tag}' ({hint})")
+            names.extend(tags[tag])
+        elif ref in known:
+            names.append(ref)
+        else:
+            guess = closest(ref, known)
+            hint = f"did you mean '{guess}'?" if guess else f"known: {', '.join(known) or 'none'}"
+            raise UsageError(f"search: --source: unknown source '{ref}' ({hint})")
+    return list(dict.fromkeys(names))
+
+
+def one_per_story(found: list[tuple[ArticleRow, Match]]) -> list[tuple[ArticleRow, Match]]:
+    """The first (newest) result of each story cluster, in order."""
+    seen: set[int] = set()
+    kept: list[tuple[ArticleRow, Match]] = []
+    for row, match in found:
+        if row.cluster_id not in seen:
+            seen.add(row.cluster_id)
+            kept.append((row, match))
+    return kept
 
 
 @app.command()
@@ -83,7 +180,8 @@ def rematch(
     store = g.store(config)
     try:
         found = list(rematch_rows(store.iter_articles(parse_since(since)), rules.matcher, tags_of))
-        summary = f"rematch: {len(found)} match(es) in {len({r.id for r, _ in found})} article(s)"
+        articles = counted(len({r.id for r, _ in found}), "article")
+        summary = f"rematch: {counted(len(found), 'match')} in {articles}"
         if alert:
             # Console alerts must not mix into a JSON or CSV document on stdout.
             console = sys.stdout if fmt is Format.table else sys.stderr
@@ -122,6 +220,8 @@ def _rematch_json(row: ArticleRow, match: Match) -> dict[str, Any]:
         "title": row.title,
         "terms": list(match.terms),
         "snippet": marked(match),
+        "cluster_id": row.cluster_id,
+        "outlets": list(row.outlets or (row.source,)),
     }
 
 
@@ -147,6 +247,6 @@ def _alert(
     deliverer = Deliverer(store, channels, lease_seconds=config.settings.delivery_lease)
     report: DeliveryReport = asyncio.run(deliverer.deliver_pending())
     return (
-        f"{queued} alert(s) queued ({wanted - queued} already queued or sent); "
+        f"{counted(queued, 'alert')} queued ({wanted - queued} already queued or sent); "
         f"{report.sent} sent, {report.failed + report.dead} failed"
     )

@@ -26,8 +26,14 @@ from monitor.cli.commands import sources_app
 from monitor.config.opml import ExportSource, NewSource, parse_opml, plan_import, render_opml
 from monitor.errors import ConfigError, MonitorError, ParseError
 from monitor.logs import redact
+from monitor.wording import counted
 
-__all__ = ["append_sources", "sources_export", "sources_import"]
+__all__ = ["RELOAD_HINT", "append_sources", "sources_export", "sources_import"]
+
+RELOAD_HINT = (
+    "a running daemon polls them after a reload: kill -HUP PID "
+    "(docker: docker kill --signal=HUP CONTAINER)"
+)
 
 
 @sources_app.command("import")
@@ -59,12 +65,15 @@ def sources_import(
     if plan.added and not dry_run:
         _write(config_path, append_sources(text, doc, plan.added))
     verb = "would add" if dry_run else "added"
-    typer.echo(f"{verb} {len(plan.added)} source(s) to {config_path} ({len(feeds)} in {file})")
+    added = counted(len(plan.added), "source")
+    typer.echo(f"{verb} {added} to {config_path} ({len(feeds)} in {file})")
     for source in plan.added:
         tags = f"  [{', '.join(source.tags)}]" if source.tags else ""
         typer.echo(f"  + {source.name}  {source.url}{tags}")
     for url, reason in plan.skipped:
         typer.echo(f"  skipped {url}: {reason}")
+    if plan.added and not dry_run:
+        typer.echo(RELOAD_HINT)
 
 
 @sources_app.command("export")

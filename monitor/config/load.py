@@ -167,6 +167,9 @@ def _cross_check(config: Config, root: Any) -> list[Problem]:
 
     # The implicit console channel is valid but not listed: the user did not write it.
     user_channels = [str(name) for name in root.get("channels") or {}]
+    for name in user_channels:
+        if problem := scheme_problem(config.channels.get(name, "")):
+            report(("channels", name), problem)
     known_channels = set(config.channels)
     source_names = [s.name for s in config.sources]
     tags = sorted({tag for s in config.sources for tag in s.tags})
@@ -193,6 +196,18 @@ def _cross_check(config: Config, root: Any) -> list[Problem]:
                 hint = f" (did you mean '{guess}'?)" if guess else ""
                 report(("rules", i, "sources", j), f"unknown source '{ref}'{hint}")
     return problems
+
+
+def scheme_problem(url: str) -> str | None:
+    """Why a channel URL's scheme is unknown, with the scheme that was likely meant."""
+    from notifiers.schemes import known_schemes, suggest_scheme  # loads Apprise: not at import
+
+    scheme, sep, _ = url.strip().partition("://")
+    if not sep or scheme.lower() in known_schemes():
+        return None
+    guess = suggest_scheme(scheme)
+    hint = f"did you mean {guess}://?" if guess else "see the Apprise documentation for schemes"
+    return f"unknown channel scheme '{scheme}://' ({hint})"
 
 
 def _unknown(what: str, name: str, known: list[str]) -> str:

@@ -50,6 +50,12 @@ SECTIONS = ("settings", "channels", "sources", "rules")
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# Headers the fetcher sets or that would break it (conditional GET, size caps, framing).
+_RESERVED_HEADERS = frozenset(
+    {"host", "content-length", "transfer-encoding", "connection", "accept-encoding"}
+    | {"if-none-match", "if-modified-since"}
+)
 
 
 def _duration(value: object) -> object:
@@ -119,6 +125,11 @@ class Settings(_Strict):
     delivery_lease: Duration = 300
     # Private networks that links in fetched documents may reach (monitor/egress.py).
     allow_networks: list[str] = Field(default_factory=list)
+    # Articles published longer ago are stored and searchable but never alerted.
+    alert_max_age: Duration = 3 * 86400
+    # How far back a copy of a story is looked for (DESIGN §7): a copy joins the
+    # story of an article stored within this span before it.
+    cluster_window: Duration = 7 * 86400
 
     @field_validator("timezone")
     @classmethod
@@ -167,6 +178,10 @@ class SourceConfig(_Strict):
     next_page_selector: str | None = None
     title_selector: str | None = None
     date_selector: str | None = None
+    # The first poll stores what the source lists without alerting (a new source's backlog).
+    baseline: bool = False
+    # Extra request headers (cookies, auth) sent to the source's own host; use ${VAR}.
+    headers: dict[str, str] = {}
 
     @field_validator("name")
     @classmethod
@@ -181,6 +196,18 @@ class SourceConfig(_Strict):
     @classmethod
     def _http(cls, value: str) -> str:
         return _http_url(value)
+
+    @field_validator("headers")
+    @classmethod
+    def _header_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if not _HEADER_NAME.fullmatch(name):
+                raise ValueError(f"invalid header name '{name}' (e.g. Cookie, Authorization)")
+            if name.lower() in _RESERVED_HEADERS:
+                raise ValueError(f"header '{name}' is set by newsmon itself")
+            if "\r" in text or "\n" in text:
+                raise ValueError(f"header '{name}': the value must be one line")
+        return value
 
     @field_validator("link_selector", "next_page_selector", "title_selector", "date_selector")
     @classmethod
@@ -213,6 +240,11 @@ class RuleConfig(_Strict):
     schedule: str | None = None
     sources: list[Text] = []
     case_sensitive: bool = False
+    alert_max_age: Duration | None = None  # None: settings.alert_max_age
+    # Story velocity: fire once a matching story has this many distinct outlets
+    # within `within` (default: settings.cluster_window).
+    min_outlets: int | None = Field(default=None, ge=2)
+    within: Duration | None = None
 
     @field_validator("schedule")
     @classmethod
@@ -237,6 +269,10 @@ class RuleConfig(_Strict):
             raise ValueError('mode digest needs schedule (a cron expression, e.g. "0 8 * * *")')
         if self.mode == "instant" and self.schedule is not None:
             raise ValueError("schedule is only used with mode digest")
+        if self.within is not None and self.min_outlets is None:
+            raise ValueError(
+                "within is only used with min_outlets (e.g. min_outlets: 3 and within: 6h)"
+            )
         return self
 
 
@@ -264,6 +300,10 @@ class Config(_Strict):
     def source_timeout(self, s: SourceConfig) -> int:
         """The source's whole-fetch deadline in seconds (its own, else the default)."""
         return s.timeout if s.timeout is not None else self.settings.timeout
+
+    def rule_max_age(self, r: RuleConfig) -> int:
+        """Seconds after publication beyond which the rule's matches are not alerted."""
+        return r.alert_max_age if r.alert_max_age is not None else self.settings.alert_max_age
 
     def rule_channels(self, r: RuleConfig) -> list[str]:
         """The channel names a rule alerts on; the console when it names none."""

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
 
+from anyascii import anyascii
 from lxml import etree
 
 from monitor.errors import ParseError
@@ -115,8 +116,13 @@ def _local(tag: object) -> str:
 
 
 def slug(text: str, max_length: int = _NAME_MAX) -> str:
-    """A source name from a title: ASCII lowercase letters, digits and '-'."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    """A source name from a title: ASCII lowercase letters, digits and '-'.
+
+    Other scripts are transliterated ("Новости Москвы" -> novosti-moskvy,
+    "新华网" -> xinhuawang), so a Khmer or Cyrillic title still names its source.
+    """
+    bounded = unicodedata.normalize("NFKC", text[: max_length * 4])
+    ascii_text = anyascii(bounded)
     return _NOT_SLUG.sub("-", ascii_text.lower())[:max_length].strip("-")
 
 

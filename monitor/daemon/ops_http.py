@@ -64,9 +64,13 @@ def health(
     state: StoreState,
     replica: str | None = None,
 ) -> Health:
-    """Healthy while the dispatcher ticked within 3 intervals and the database answers.
+    """``ok``, ``degraded`` (200) or ``unhealthy`` (503).
 
-    Before the first tick, the start time stands in for it (a grace period).
+    Unhealthy (503, the orchestrator restarts the container) when the dispatcher
+    has not ticked within 3 intervals or the database does not answer; before the
+    first tick, the start time stands in for it (a grace period). Degraded (200:
+    a restart would not mend a remote outage) when more than half of the polled
+    sources are in error; paused sources do not count.
     """
     reference = last_tick or started_at
     silent = (now - reference).total_seconds()
@@ -77,18 +81,27 @@ def health(
     if not state.database_ok:
         problems.append("database unreachable")
     ok = state.sources.get("ok", 0)
+    paused = state.sources.get("paused", 0)
     total = sum(state.sources.values())
+    erroring = total - ok - paused
+    degraded = erroring * 2 > total - paused
+    status = "unhealthy" if problems else "degraded" if degraded else "ok"
+    if degraded:
+        problems.append(f"{erroring} of {total - paused} sources in error")
+    counts = {"total": total, "ok": ok, "erroring": erroring}
+    if paused:
+        counts["paused"] = paused
     body: dict[str, object] = {
-        "status": "ok" if not problems else "unhealthy",
+        "status": status,
         "problems": problems,
         "version": __version__,
         "replica": replica,
         "last_tick": iso(last_tick),
         "seconds_since_tick": round(silent, 1) if last_tick else None,
         "database": "ok" if state.database_ok else "unreachable",
-        "sources": {"total": total, "ok": ok, "erroring": total - ok},
+        "sources": counts,
     }
-    return Health(503 if problems else 200, body)
+    return Health(503 if status == "unhealthy" else 200, body)
 
 
 def read_state(store: Store, now: datetime) -> StoreState:
@@ -161,7 +174,7 @@ class DaemonOps:
 
 def _refresh_gauges(state: StoreState, last_tick: datetime | None) -> None:
     if state.database_ok:
-        for status in ("ok", "backoff", "error"):
+        for status in ("ok", "backoff", "error", "paused"):
             SOURCES.labels(status).set(state.sources.get(status, 0))
     if state.pending_alerts is not None:
         ALERTS_PENDING.set(state.pending_alerts)

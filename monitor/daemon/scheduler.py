@@ -30,6 +30,7 @@ from monitor.daemon.tasks import (
 from monitor.delivery.digest import send_digests
 from monitor.delivery.outbox import SendOutcome
 from monitor.errors import MonitorError
+from monitor.wording import counted
 from notifiers import NotifyError
 from storage import StorageError
 
@@ -88,7 +89,9 @@ async def run_daemon(
     drained = asyncio.Event()
     delivery = asyncio.create_task(delivery_loop(daemon, drained, dispatch_seconds))
     log.info(
-        "daemon started: %d sources, %d rules", len(daemon.config.sources), len(daemon.config.rules)
+        "daemon started: %s, %s",
+        counted(len(daemon.config.sources), "source"),
+        counted(len(daemon.config.rules), "rule"),
     )
     try:
         await stop.wait()
@@ -215,7 +218,9 @@ async def _reload(
             log.exception("reload failed, keeping the previous config")
             return
     config = daemon.config
-    log.info("reload: %d sources, %d rules", len(config.sources), len(config.rules))
+    log.info(
+        "reload: %s, %s", counted(len(config.sources), "source"), counted(len(config.rules), "rule")
+    )
     # New sources are due now: look at once instead of at the next tick.
     scheduler.modify_job("dispatcher", next_run_time=daemon.clock())
 

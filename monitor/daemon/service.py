@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from monitor import metrics
+from monitor.clock import relative, zone
 from monitor.config.load import Config
 from monitor.daemon.replica import replica_info
 from monitor.delivery.digest import send_digests
@@ -29,7 +30,14 @@ from notifiers import Channels
 from storage import StorageError, Store
 from storage.types import DueSource, HeldSource, PruneReport, ReplicaInfo, SourceSpec
 
-__all__ = ["MIN_LEASE", "Daemon", "describe_held", "fetch_limits", "source_specs"]
+__all__ = [
+    "MIN_LEASE",
+    "Daemon",
+    "describe_held",
+    "describe_next_poll",
+    "fetch_limits",
+    "source_specs",
+]
 
 log = logging.getLogger("newsmon.daemon")
 
@@ -47,6 +55,12 @@ def describe_held(source: HeldSource) -> str:
     )
 
 
+def describe_next_poll(name: str, at: datetime, now: datetime, timezone: str) -> str:
+    """The log line after a pass: "next poll: fresh-news in 14 min (21:40 Asia/Phnom_Penh)"."""
+    local = at.astimezone(zone(timezone))
+    return f"next poll: {name} {relative(at, now)} ({local:%H:%M} {timezone})"
+
+
 def fetch_limits(config: Config) -> FetchLimits:
     s = config.settings
     return FetchLimits(
@@ -56,7 +70,13 @@ def fetch_limits(config: Config) -> FetchLimits:
         concurrency=s.concurrency,
         per_host_concurrency=s.per_host_concurrency,
         allow_networks=tuple(s.allow_networks),
+        source_headers=source_headers(config),
     )
+
+
+def source_headers(config: Config) -> tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]:
+    """Each source's `headers:` as `FetchLimits.source_headers` takes them."""
+    return tuple((s.name, s.url, tuple(s.headers.items())) for s in config.sources if s.headers)
 
 
 def source_specs(config: Config) -> list[SourceSpec]:
@@ -89,6 +109,7 @@ class Daemon:
     _ctx: PollContext | None = None
     _polling: dict[asyncio.Task[PollReport], DueSource] = field(default_factory=dict)
     _refills: set[asyncio.Task[int]] = field(default_factory=set)
+    _chores: set[asyncio.Task[None]] = field(default_factory=set)
     _claiming: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
@@ -162,6 +183,15 @@ class Daemon:
         are skipped and logged, unless `force`. Claims follow the free slots.
         """
         wanted = list(names) if names is not None else [s.name for s in self.config.sources]
+        paused = set(await asyncio.to_thread(self.store.paused_sources, wanted))
+        for name in sorted(paused):
+            log.info(
+                "run --once: skipped %s: paused (newsmon sources resume %s)",
+                name,
+                name,
+                extra={"source": name},
+            )
+        wanted = [name for name in wanted if name not in paused]
         if not force:
             held = await asyncio.to_thread(self.store.held_sources, wanted, self.clock())
             for source in held:
@@ -236,6 +266,7 @@ class Daemon:
         ctx = self._context(config)
         old = self.config
         self.config, self.channels, self._ctx = config, channels, ctx
+        self.fetcher.use_source_headers(source_headers(config))
         await self.sync_sources()
         # The fetcher and the HTTP server were built from these; the rest applies now.
         was, now = old.settings, config.settings
@@ -293,12 +324,29 @@ class Daemon:
             refill = asyncio.create_task(self._fill())
             self._refills.add(refill)
             refill.add_done_callback(self._refill_done)
+        if self.refilling and not self.stopping and not self.in_flight:
+            # A pass ended: say when the next poll is due, so a quiet log is not a stuck one.
+            chore = asyncio.create_task(self.log_next_poll())
+            self._chores.add(chore)
+            chore.add_done_callback(self._chores.discard)
         if task.cancelled():
             return
         if (exc := task.exception()) is not None:  # poll_source catches all; never silent
             log.error("poll task %s failed", task.get_name(), exc_info=exc)
         elif task.result().deliveries:
             self.wake.set()
+
+    async def log_next_poll(self) -> None:
+        """Log which source is polled next and when (in `settings.timezone`)."""
+        try:
+            soonest = await asyncio.to_thread(self.store.next_poll)
+        except StorageError as exc:
+            log.warning("%s", exc)
+            return
+        if soonest is not None:
+            name, at = soonest
+            timezone = self.config.settings.timezone
+            log.info("%s", describe_next_poll(name, at, self.clock(), timezone))
 
     def _refill_done(self, task: asyncio.Task[int]) -> None:
         self._refills.discard(task)

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 
 from monitor.delivery.outbox import Deliverer, DeliveryReport, SendOutcome
+from monitor.wording import counted
 
 __all__ = ["send_backfill_alerts", "send_digests"]
 
@@ -44,10 +45,10 @@ async def send_digests(
     )
     for outcome in outcomes:
         log.info(
-            "digest %s to %s: %d match(es) %s",
+            "digest %s to %s: %s %s",
             outcome.alert.rule,
             outcome.channel,
-            outcome.rows,
+            counted(outcome.rows, "match"),
             "sent" if outcome.result.ok else "failed",
             extra={"channel": outcome.channel, "rule": outcome.alert.rule},
         )

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from monitor import metrics
 from monitor.delivery.plan import Message, Style, plan_messages
 from monitor.delivery.retry import delivery_retry_at
+from monitor.wording import counted
 from notifiers import Channels, NotifyError
 from notifiers.types import Alert, SendResult
 from storage import Store
@@ -186,10 +187,10 @@ class Deliverer:
         await asyncio.to_thread(self.store.defer, [r.id for r in rows], until, reason)
         report.deferred += len(rows)
         log.warning(
-            "%s asked to wait %.0fs: %d alert(s) deferred",
+            "%s asked to wait %.0fs: %s deferred",
             channel,
             paused_by.pause or 0,
-            len(rows),
+            counted(len(rows), "alert"),
             extra={"channel": channel},
         )
 
@@ -212,7 +213,9 @@ class Deliverer:
             await asyncio.to_thread(self.store.mark_sent, [r.id for r in done], now)
             report.sent += accepted
             _count_sent(channel, done, now)
-            log.info("sent %d alert(s) to %s", accepted, channel, extra={"channel": channel})
+            log.info(
+                "sent %s to %s", counted(accepted, "alert"), channel, extra={"channel": channel}
+            )
         if result.ok:
             if result.error:  # accepted with a problem, e.g. some email recipients refused
                 log.warning(
@@ -240,8 +243,8 @@ class Deliverer:
         log.warning("delivery to %s failed: %s", channel, error, extra={"channel": channel})
         if len(retries) < len(rest):
             log.error(
-                "gave up on %d alert(s) to %s after 24 hours of failures",
-                len(rest) - len(retries),
+                "gave up on %s to %s after 24 hours of failures",
+                counted(len(rest) - len(retries), "alert"),
                 channel,
                 extra={"channel": channel},
             )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 from monitor.match.query import And, Near, Node, Or, Term
@@ -23,7 +23,7 @@ from monitor.match.text import is_spaceless
 from storage import Store
 from storage.types import ArticleRow
 
-__all__ = ["candidate_clauses", "document_of_row", "rematch", "search"]
+__all__ = ["candidate_clauses", "document_of_row", "either_query", "rematch", "search"]
 
 _MAX_CANDIDATES = 100_000
 _MAX_CLAUSES = 32  # beyond this, an AND keeps only its narrowest child's clauses
@@ -63,6 +63,20 @@ def candidate_clauses(node: Node) -> Clauses | None:
     return None  # NOT: nothing is required
 
 
+def either_query(node: Node) -> str | None:
+    """For terms side by side (`ASEAN Russia`, an AND of plain terms), the query that
+    finds either (`ASEAN OR Russia`); None for any other query."""
+    if not isinstance(node, And) or not all(isinstance(c, Term) for c in node.children):
+        return None
+    parts = []
+    for term in node.children:
+        assert isinstance(term, Term)
+        text = f'"{term.text}"' if " " in term.text else term.text
+        field = f"{term.field}:" if term.field else ""
+        parts.append(field + text + ("*" if term.prefix else ""))
+    return " OR ".join(parts)
+
+
 def _conjunction(parts: list[Clauses]) -> Clauses:
     size = 1
     for part in parts:
@@ -93,15 +107,17 @@ def search(
     query: str,
     *,
     since: datetime | None = None,
-    source: str | None = None,
+    source: str | Sequence[str] | None = None,
     limit: int = 50,
     index: bool = True,
 ) -> list[tuple[ArticleRow, Match]]:
     """Stored articles matching `query`, newest first (QuerySyntaxError for a bad query).
 
+    `source`: only articles carried by that source (or by one of those names).
     `index` first adds waiting bodies to the full-text index (a write); the
     dashboard, which only reads, leaves that to the daemon's ticks.
     """
+    names = None if source is None else {source} if isinstance(source, str) else set(source)
     spec = RuleSpec("search", query=query)
     clauses = candidate_clauses(spec.tree())
     matcher = Matcher([spec])
@@ -110,7 +126,7 @@ def search(
         pass
     if clauses is None:
         rows: Iterable[ArticleRow] = (
-            row for row in store.iter_articles(since) if source is None or row.source == source
+            row for row in store.iter_articles(since) if names is None or row.source in names
         )
         return heapq.nlargest(limit, _matching(rows, matcher), key=_newest)
     found: dict[int, tuple[ArticleRow, Match]] = {}
@@ -125,7 +141,7 @@ def _search_clause(
     matcher: Matcher,
     words: list[str],
     since: datetime | None,
-    source: str | None,
+    source: str | Sequence[str] | None,
     limit: int,
 ) -> list[tuple[ArticleRow, Match]]:
     cap = max(4 * limit, 200)

@@ -1,10 +1,17 @@
-"""Turning parsed feed entries into normalised articles, and matches into delivery rows."""
+"""Turning parsed feed entries into normalised articles, and matches into delivery rows.
+
+The story fingerprint (`normalize.fingerprint`) is added to the articles that
+may be stored (`candidates`, `fingerprinted`); `story_policy` hands its
+comparison to the store, which finds earlier copies of a story by it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime, timedelta
 
 from monitor.match.rules import Document, Match, Matcher
 from monitor.normalize.clean import (
@@ -14,6 +21,7 @@ from monitor.normalize.clean import (
     fragment_dependent,
     html_to_text,
 )
+from monitor.normalize.fingerprint import FINGERPRINT_VERSION, band_keys, fingerprint, same_story
 from monitor.normalize.limits import (
     DEFAULT_MAX_BODY,
     MAX_AUTHOR,
@@ -24,7 +32,7 @@ from monitor.normalize.limits import (
     url_problem,
 )
 from monitor.sources.feed import Entry
-from storage.types import ArticleIn, Candidate, DeliveryIn
+from storage.types import ArticleIn, Candidate, DeliveryIn, Stories
 
 __all__ = [
     "RuleRoute",
@@ -34,6 +42,9 @@ __all__ = [
     "deliveries_for",
     "delivery_rows",
     "document_of",
+    "fingerprinted",
+    "story_fingerprint",
+    "story_policy",
 ]
 
 log = logging.getLogger("newsmon.collect")
@@ -112,6 +123,31 @@ def article_from_entry(
     )
 
 
+def story_fingerprint(title: str, text: str) -> tuple[bytes | None, tuple[int, ...]]:
+    """The story fingerprint of a normalised title and text, and its band keys (pure)."""
+    fp = fingerprint(title, text)
+    return (None, ()) if fp is None else (fp, tuple(band_keys(fp)))
+
+
+def fingerprinted(article: ArticleIn) -> ArticleIn:
+    """The article with the fingerprint of its title and body (its summary when it has
+    no body) and the fingerprint's band keys."""
+    fp, keys = story_fingerprint(article.title, article.body or article.summary)
+    return dataclasses.replace(article, fingerprint=fp, band_keys=keys)
+
+
+def _same_story(a: bytes, b: bytes) -> bool:
+    try:
+        return same_story(a, b)
+    except ValueError:  # a fingerprint of another version: never the same story
+        return False
+
+
+def story_policy(window_seconds: int) -> Stories:
+    """What the store needs to cluster stories: the comparison, window and version."""
+    return Stories(_same_story, timedelta(seconds=window_seconds), FINGERPRINT_VERSION)
+
+
 def document_of(article: ArticleIn, *, source: str, tags: frozenset[str]) -> Document:
     """The matchable view of an article."""
     return Document(
@@ -126,13 +162,32 @@ def document_of(article: ArticleIn, *, source: str, tags: frozenset[str]) -> Doc
 
 
 class RuleRoute:
-    """Where a rule's matches go: its channels and mode."""
+    """Where a rule's matches go: its channels and mode, how old an article may be
+    to alert on a poll (`max_age` seconds after publication; None: any age), and for
+    a story velocity rule how many outlets within how many seconds it waits for."""
 
-    __slots__ = ("channels", "mode")
+    __slots__ = ("channels", "max_age", "min_outlets", "mode", "within_seconds")
 
-    def __init__(self, channels: Sequence[str], mode: str) -> None:
+    def __init__(
+        self,
+        channels: Sequence[str],
+        mode: str,
+        max_age: int | None = None,
+        *,
+        min_outlets: int = 0,
+        within_seconds: int = 0,
+    ) -> None:
         self.channels = tuple(channels)
         self.mode = mode
+        self.max_age = max_age
+        self.min_outlets = min_outlets
+        self.within_seconds = within_seconds
+
+    def too_old(self, published: datetime | None, now: datetime) -> bool:
+        """Whether an article of that date is past `max_age` (undated: published now)."""
+        if self.max_age is None or published is None:
+            return False
+        return published < now - timedelta(seconds=self.max_age)
 
 
 def deliveries_for(
@@ -161,6 +216,8 @@ def delivery_rows(match: Match, route: RuleRoute) -> list[DeliveryIn]:
             terms=match.terms,
             snippet=match.snippet,
             spans=match.spans,
+            min_outlets=route.min_outlets,
+            within_seconds=route.within_seconds,
         )
         for channel in route.channels
     ]
@@ -174,18 +231,23 @@ def candidates(
     routes: dict[str, RuleRoute],
     source: str,
     tags: frozenset[str],
+    now: datetime | None = None,
 ) -> list[Candidate]:
     """Each article with the deliveries it causes if the store takes it.
 
     Articles whose guid is in `unchanged` (stored already with this content,
-    `Store.unchanged_guids`) are not matched: ingest counts them as duplicates
-    and queues nothing for them.
+    `Store.unchanged_guids`) are neither fingerprinted nor matched: ingest counts
+    them as duplicates and queues nothing for them. Given `now` (a poll), a rule does
+    not alert on articles published longer ago than its `max_age`; they are stored all
+    the same.
     """
-    return [
-        Candidate(a)
-        if a.guid in unchanged
-        else Candidate(
-            a, tuple(deliveries_for(a, matcher=matcher, routes=routes, source=source, tags=tags))
-        )
-        for a in articles
-    ]
+    out = []
+    for a in articles:
+        if a.guid in unchanged:
+            out.append(Candidate(a))
+            continue
+        rows = deliveries_for(a, matcher=matcher, routes=routes, source=source, tags=tags)
+        if now is not None:
+            rows = [r for r in rows if not routes[r.rule].too_old(a.published_at, now)]
+        out.append(Candidate(fingerprinted(a), tuple(rows)))
+    return out

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from monitor.config.load import SourceConfig
 from monitor.errors import FetchError, MonitorError
 from monitor.fetch import Response
+from monitor.pipeline.articles import fingerprinted
 from monitor.pipeline.harvest import Collected, Harvest
 from monitor.pipeline.kinds import resolve_kind
 from monitor.pipeline.kinds.feed import paged_url
@@ -116,6 +117,7 @@ class _Run:
             max_pages=10_000,
             max_body=self.ctx.config.settings.max_body,
             parse_slots=self.ctx.parse_slots,
+            skip_failing=False,  # history is asked for: try pages that failed on polls too
         )
 
     async def pages(self, progress: Progress | None) -> None:
@@ -188,7 +190,11 @@ class _Run:
         kept = [a for a in collected.articles if self.window.keeps(a.published_at)]
         matched = await asyncio.to_thread(self._route, kept)
         result = await asyncio.to_thread(
-            self.ctx.store.ingest, self.state.source_id, matched, self.ctx.clock()
+            self.ctx.store.ingest,
+            self.state.source_id,
+            matched,
+            self.ctx.clock(),
+            self.ctx.stories,
         )
         summary = self.summary
         summary.skipped += len(collected.articles) - len(kept)
@@ -207,7 +213,7 @@ class _Run:
     def _route(self, articles: Sequence[ArticleIn]) -> list[Candidate]:
         """The articles with their deliveries, as a poll matches them (blocking)."""
         if not self.window.alert:
-            return [Candidate(a) for a in articles]
+            return [Candidate(fingerprinted(a)) for a in articles]
         source_id, tags = self.state.source_id, frozenset(self.cfg.tags)
         return match_candidates(self.ctx, source_id, self.cfg.name, tags, articles)
 

@@ -15,11 +15,11 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from monitor.config.load import SourceConfig
-from monitor.errors import MonitorError, ParseError
+from monitor.errors import FetchError, MonitorError, ParseError
 from monitor.fetch import Fetcher
 from monitor.normalize.clean import canonical_url, clean_title, content_hash
 from monitor.normalize.limits import (
@@ -31,10 +31,11 @@ from monitor.normalize.limits import (
     raw_bound,
     url_problem,
 )
+from monitor.pipeline.timing import page_retry_at
 from monitor.sources.extract import Extractor, Page
 from monitor.sources.sitemap import SitemapUrl
 from storage import Store
-from storage.types import ArticleIn
+from storage.types import ArticleIn, PageFailureIn
 
 T = TypeVar("T")
 
@@ -48,6 +49,7 @@ __all__ = [
     "article_from_page",
     "check_sitemap_loop",
     "collect_leads",
+    "log_page_failures",
 ]
 
 log = logging.getLogger("newsmon.collect")
@@ -78,6 +80,25 @@ class Collected:
     kind: str = "feed"
     dates: list[datetime | None] = field(default_factory=list)  # of the listed items
     held_back: int = 0  # new items left for the next poll by the per-poll page cap
+    waiting: int = 0  # new items whose page failed before and waits for its retry
+    known: int = 0  # listed items stored already
+    page_error: str | None = None  # one failed page: "URL: why", for the source's error
+
+    def pages_all_failed(self) -> bool:
+        """Links were listed, none stored yet, and not one of their pages could be had."""
+        return not self.articles and self.failed + self.waiting > 0 and self.known == 0
+
+    def pages_error(self, source: str) -> FetchError:
+        """The source's error when `pages_all_failed`: counts, the stage and an example URL."""
+        parts = [f"{self.failed} failed on this poll"] if self.failed else []
+        if self.waiting:
+            parts.append(f"{self.waiting} wait for their retry after failing")
+        if self.held_back:
+            parts.append(f"{self.held_back} left for the next poll")
+        return FetchError(
+            f"fetch: {source}: 0 of {self.seen} article pages fetched ({', '.join(parts)}); "
+            f"e.g. {self.page_error}"
+        )
 
 
 LARGE_DOCUMENT = 1024 * 1024  # bytes: a parse this big can cost hundreds of MB
@@ -122,13 +143,17 @@ class Harvest:
     max_pages: int = MAX_PAGES_PER_POLL
     max_body: int = DEFAULT_MAX_BODY  # characters of article text kept
     parse_slots: ParseSlots = field(default_factory=ParseSlots)
+    interval: int = 900  # the source's poll interval: the first wait before a failed page
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # Polls leave pages that failed alone until their retry time; backfill tries them all.
+    skip_failing: bool = True
 
     async def unknown(self, keys: Sequence[str]) -> set[str]:
         known = await asyncio.to_thread(self.store.known_keys, self.source_id, keys)
         return set(keys) - known
 
-    async def page(self, url: str) -> Page | None:
-        """Fetch and extract one article page; None (logged) when that fails."""
+    async def fetch_page(self, url: str) -> Page | MonitorError:
+        """Fetch and extract one article page; the error instead when that fails."""
         cfg = self.cfg
         try:
             response = await self.fetcher.get(url, subject=self.name, timeout=self.timeout)
@@ -140,8 +165,55 @@ class Harvest:
                 date_selector=cfg.date_selector if cfg else None,
             )
         except MonitorError as exc:
-            log.warning("article page skipped: %s", exc, extra={"source": self.name, "url": url})
-            return None
+            return exc
+
+    async def waiting(self, keys: Sequence[str]) -> dict[str, str]:
+        """Pages among `keys` that failed before and wait for their retry: key -> error."""
+        if not self.skip_failing or not keys:
+            return {}
+        return await asyncio.to_thread(self.store.failing_pages, self.source_id, keys, self.clock())
+
+    async def record_pages(
+        self, failed: Sequence[PageFailureIn], fetched: Sequence[str], listed: set[str]
+    ) -> None:
+        """Remember the pages that failed (retried with backoff) and forget fetched ones
+        (on a poll, also those the document no longer lists)."""
+        if not self.skip_failing and not failed and not fetched:
+            return
+        now, interval = self.clock(), self.interval
+        await asyncio.to_thread(
+            self.store.record_pages,
+            self.source_id,
+            failed,
+            fetched,
+            now,
+            lambda failures: page_retry_at(now, failures, interval),
+            listed if self.skip_failing else None,
+        )
+
+
+def log_page_failures(source: str, failures: Sequence[tuple[str, str]], tried: int) -> None:
+    """The failed article pages of a poll, one warning per distinct error.
+
+    Pages failing the same way (30 pages answering 404) make one line with the
+    count and one of their URLs; `failures` holds (url, error) pairs.
+    """
+    groups: dict[str, list[str]] = {}
+    for url, error in failures:
+        groups.setdefault(error, []).append(url)
+    for error, urls in groups.items():
+        extra = {"source": source, "url": urls[0]}
+        if len(urls) == 1:
+            log.warning("article page skipped: %s", error, extra=extra)
+            continue
+        log.warning(
+            "article pages skipped: %d of %d failed: %s (e.g. %s)",
+            len(urls),
+            tried,
+            error,
+            urls[0],
+            extra=extra,
+        )
 
 
 def article_from_page(
@@ -176,29 +248,55 @@ def check_sitemap_loop(source: str, seen: set[str], children: Sequence[SitemapUr
 
 
 async def collect_leads(leads: list[Lead], h: Harvest, *, title_from_page: bool) -> Collected:
-    """Fetch and extract the leads not stored yet, up to the per-poll cap."""
+    """Fetch and extract the leads not stored yet, up to the per-poll cap.
+
+    Pages that failed on an earlier poll wait for their retry time (`waiting`);
+    the pages that fail now are recorded with a backoff and logged as one line.
+    """
     leads = [lead for lead in leads if _usable(lead, h.name)]
     keys = {lead.url: canonical_url(lead.url) for lead in leads}
     fresh = await h.unknown(list(keys.values()))
     new = [lead for lead in leads if keys[lead.url] in fresh]
-    todo = new[: h.max_pages]
-    pages = await asyncio.gather(*(h.page(lead.url) for lead in todo))
+    waiting = await h.waiting([keys[lead.url] for lead in new])
+    ready = [lead for lead in new if keys[lead.url] not in waiting]
+    todo = ready[: h.max_pages]
+    pages = await asyncio.gather(*(h.fetch_page(lead.url) for lead in todo))
     articles: list[ArticleIn] = []
-    failed = 0
+    failures: list[PageFailureIn] = []
+    logged: list[tuple[str, str]] = []
     for lead, page in zip(todo, pages, strict=True):
-        if page is None or not (page.text or page.title):
-            failed += 1
+        if isinstance(page, MonitorError) or not (page.text or page.title):
+            why = str(page) if isinstance(page, MonitorError) else f"extract: {h.name}: no text"
+            failures.append(PageFailureIn(keys[lead.url], lead.url, _reason(why, h.name)))
+            logged.append((lead.url, why))
             continue
         # On a listing page the link text is often "Read more"; the page knows better.
         hint = replace(lead, title="") if title_from_page and page.title else lead
         articles.append(article_from_page(page, hint, guid=keys[lead.url], max_body=h.max_body))
+    await h.record_pages(failures, [a.guid for a in articles], set(keys.values()))
+    log_page_failures(h.name, logged, len(todo))
+    example = next(((f.url, f.error) for f in failures), None)
+    if example is None:
+        example = next(
+            ((lead.url, waiting[keys[lead.url]]) for lead in new if keys[lead.url] in waiting), None
+        )
     return Collected(
         articles,
         seen=len(leads),
-        failed=failed,
+        failed=len(failures),
         dates=[lead.published or lead.lastmod for lead in leads],
-        held_back=len(new) - len(todo),
+        held_back=len(ready) - len(todo),
+        waiting=len(new) - len(ready),
+        known=sum(1 for lead in leads if keys[lead.url] not in fresh),
+        page_error=f"{example[0]}: {example[1]}" if example else None,
     )
+
+
+def _reason(error: str, source: str) -> str:
+    """A fetch error without its ``fetch: SOURCE:`` prefix (the source's error says it);
+    other stages keep theirs (``extract: SOURCE: no text``)."""
+    stage, _, rest = error.partition(f": {source}: ")
+    return rest if rest and stage == "fetch" else error
 
 
 def _usable(lead: Lead, source: str) -> bool:

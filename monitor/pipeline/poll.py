@@ -20,13 +20,14 @@ from monitor.errors import ConfigError, FetchError, MonitorError
 from monitor.fetch import Fetcher, Response
 from monitor.match.query import QuerySyntaxError
 from monitor.match.rules import Matcher, RuleSpec, compile_rules
-from monitor.pipeline.articles import RuleRoute, candidates
+from monitor.pipeline.articles import RuleRoute, candidates, story_policy
 from monitor.pipeline.collect import collect
 from monitor.pipeline.harvest import Collected, Harvest, ParseSlots
 from monitor.pipeline.timing import PollTiming, max_age_seconds, next_poll_at
 from monitor.sources.extract import Extractor
+from monitor.wording import counted
 from storage import StorageError, Store
-from storage.types import ArticleIn, Candidate, DueSource, IngestResult, PollResult
+from storage.types import ArticleIn, Candidate, DueSource, IngestResult, PollResult, Stories
 
 __all__ = [
     "PollContext",
@@ -53,6 +54,7 @@ class PollReport:
     deliveries: int = 0
     error: str | None = None
     window_overflow: bool = False
+    kind: str | None = None  # feed | html | sitemap: what the document turned out to be
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +79,14 @@ def compile_config_rules(config: Config) -> Rules:
         except QuerySyntaxError as exc:
             raise ConfigError(f"{config.path.name}: rules[{i}].query: {exc}") from None
         specs.append(spec)
-        routes[rule.name] = RuleRoute(config.rule_channels(rule), rule.mode)
+        within = rule.within or config.settings.cluster_window
+        routes[rule.name] = RuleRoute(
+            config.rule_channels(rule),
+            rule.mode,
+            config.rule_max_age(rule),
+            min_outlets=rule.min_outlets or 0,
+            within_seconds=within if rule.min_outlets else 0,
+        )
     return Rules(compile_rules(specs), routes)
 
 
@@ -99,6 +108,11 @@ class PollContext:
 
     def source(self, name: str) -> SourceConfig | None:
         return next((s for s in self.config.sources if s.name == name), None)
+
+    @property
+    def stories(self) -> Stories:
+        """How ingest clusters stories under this config (`settings.cluster_window`)."""
+        return story_policy(self.config.settings.cluster_window)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +163,11 @@ async def _poll(due: DueSource, cfg: SourceConfig | None, ctx: PollContext) -> _
         last_modified=due.last_modified,
         timeout=deadline,
     )
+    if response.not_modified and await asyncio.to_thread(ctx.store.pages_due, due.id, ctx.clock()):
+        # An article page that failed is due for its retry: read the document again.
+        response = await ctx.fetcher.get(
+            due.url, subject=due.name, origin="config", timeout=deadline
+        )
     if response.not_modified:
         return _not_modified(due, response)
 
@@ -165,13 +184,33 @@ async def _poll(due: DueSource, cfg: SourceConfig | None, ctx: PollContext) -> _
         ctx.extractor,
         max_body=ctx.config.settings.max_body,
         parse_slots=ctx.parse_slots,
+        interval=due.interval_seconds,
+        clock=ctx.clock,
     )
     collected = await collect(response, cfg.kind if cfg else due.kind, harvest)
+    if collected.pages_all_failed():
+        # Not "missed items" that would shorten the interval: the source is in error.
+        raise collected.pages_error(due.name)
     tags = frozenset(cfg.tags) if cfg else frozenset()
+    # `baseline: true`: the first poll of a source stores its backlog without alerting.
+    baseline = bool(cfg and cfg.baseline and due.last_success_at is None)
     matched = await asyncio.to_thread(
-        match_candidates, ctx, due.id, due.name, tags, collected.articles
+        match_candidates,
+        ctx,
+        due.id,
+        due.name,
+        tags,
+        collected.articles,
+        now=ctx.clock(),
+        silent=baseline,
     )
-    result = await asyncio.to_thread(ctx.store.ingest, due.id, matched, ctx.clock())
+    result = await asyncio.to_thread(ctx.store.ingest, due.id, matched, ctx.clock(), ctx.stories)
+    if baseline:
+        log.info(
+            "baseline: first poll stored %s without alerts",
+            counted(len(result.new), "article"),
+            extra={"source": due.name, "url": due.url},
+        )
     return _stored(due, response, collected, result)
 
 
@@ -181,8 +220,15 @@ def match_candidates(
     source: str,
     tags: frozenset[str],
     articles: Sequence[ArticleIn],
+    *,
+    now: datetime | None = None,
+    silent: bool = False,
 ) -> list[Candidate]:
     """The articles with the deliveries each causes if stored (blocking: run in a thread).
+
+    Given `now` (a poll), articles published longer ago than a rule's
+    `alert_max_age` cause no deliveries of that rule (`backfill --alert` passes
+    none: not limited); `silent` (a baseline poll) causes none at all.
 
     Only what ingest may store is matched: articles this source holds already
     with the same content (most of a feed, poll after poll) are looked up first
@@ -192,6 +238,8 @@ def match_candidates(
     between, that row goes in without deliveries: its content was matched when
     it was first stored, and the outbox key drops repeated (rule, channel) pairs.
     """
+    if silent:
+        return [Candidate(a) for a in articles]
     unchanged = ctx.store.unchanged_guids(source_id, articles) if articles else set()
     rules = ctx.rules
     return candidates(
@@ -201,6 +249,7 @@ def match_candidates(
         routes=rules.routes,
         source=source,
         tags=tags,
+        now=now,
     )
 
 
@@ -232,13 +281,14 @@ def _stored(
         duplicates=result.duplicates + result.sightings,
         deliveries=result.deliveries,
         window_overflow=overflow,
+        kind=collected.kind,
     )
     log.info(
-        "polled: %d items, %d new, %d updated, %d alerts queued",
-        report.items,
+        "polled: %s, %d new, %d updated, %s queued",
+        counted(report.items, "item"),
         report.new,
         report.updated,
-        report.deliveries,
+        counted(report.deliveries, "alert"),
         extra={"source": due.name, "url": due.url},
     )
     timing = PollTiming(
@@ -265,6 +315,7 @@ async def _record(due: DueSource, ctx: PollContext, outcome: _Outcome) -> None:
         error=report.error,
         items_seen=report.items,
         window_overflow=report.window_overflow,
+        kind=report.kind,
         **outcome.validators,
     )
     try:

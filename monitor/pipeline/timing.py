@@ -13,14 +13,19 @@ from datetime import datetime, timedelta
 __all__ = [
     "MAX_BACKOFF",
     "MIN_INTERVAL",
+    "PAGE_RETRY_BASE",
+    "PAGE_RETRY_MAX",
     "PollTiming",
     "max_age_seconds",
     "next_poll_at",
+    "page_retry_at",
 ]
 
 MAX_BACKOFF = 6 * 3600  # seconds: the longest wait after consecutive errors
 MIN_INTERVAL = 60  # seconds: the floor when polling sooner after a window overflow
 JITTER = 0.10
+PAGE_RETRY_BASE = 3600  # seconds: the first wait before an article page that failed is tried again
+PAGE_RETRY_MAX = 7 * 86400  # seconds: the longest wait between tries of a failing page
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +57,17 @@ def next_poll_at(now: datetime, timing: PollTiming, jitter: float = 0.5) -> date
     # The server's wishes win over our jitter and over the overflow speed-up,
     # but an error backoff longer than them still applies.
     delay = max([delay, *(float(f) for f in floors if f)])
+    return now + timedelta(seconds=delay)
+
+
+def page_retry_at(now: datetime, failures: int, interval: int) -> datetime:
+    """When to fetch an article page again after `failures` failures in a row.
+
+    The source's interval (at least `PAGE_RETRY_BASE`), doubling per failure,
+    capped at `PAGE_RETRY_MAX`: a page that answers 404 is not fetched on every poll.
+    """
+    base = max(interval, PAGE_RETRY_BASE)
+    delay = min(base * 2 ** min(max(failures, 1) - 1, 20), max(PAGE_RETRY_MAX, base))
     return now + timedelta(seconds=delay)
 
 

@@ -39,12 +39,12 @@ Context = dict[str, Any]
 def story_outlets(store: Store, articles: Sequence[ArticleRow]) -> dict[int, tuple[str, ...]]:
     """The outlets of each article's story, by article id: the one place that says it.
 
-    Today a story is its article (`cluster_id` is its own id) and its outlets
-    are the source that stored it plus the sources that carried the same URL
-    (sightings). When stories cluster several articles, this is the function
-    to change: the pages only show what it returns.
+    A story is the article's cluster (syndicated copies join the first copy's
+    cluster); its outlets are the sources of its copies and of their sightings,
+    in the order they carried it.
     """
-    return store.outlets([a.id for a in articles])
+    outlets = store.story_outlets(sorted({a.cluster_id for a in articles}))
+    return {a.id: outlets.get(a.cluster_id, ()) for a in articles}
 
 
 # --- handlers -------------------------------------------------------------------------

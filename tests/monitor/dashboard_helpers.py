@@ -107,7 +107,11 @@ def seed(store: Store, now: datetime, *, rice_stories: int = 3) -> None:
     store.ingest(ids["wire"], rice, now - timedelta(hours=2))  # older: listed after the rest
     store.ingest(ids["wire"], candidates, earlier)
     # The same story from a second outlet: a sighting, so it has two outlets.
-    store.ingest(ids["mirror"], [Candidate(_article("asean", "ASEAN ministers meet"))], earlier)
+    store.ingest(
+        ids["mirror"],
+        [Candidate(_article("asean", "ASEAN ministers meet"))],
+        earlier + timedelta(minutes=1),
+    )
     store.record_poll(PollResult(ids["wire"], earlier, now + timedelta(minutes=10)))
     store.record_poll(PollResult(ids["mirror"], earlier, now + timedelta(minutes=10)))
     for minutes in (50, 20):

@@ -76,8 +76,11 @@ def listing_site(site: Site, pages: int = 3, per_page: int = 4, topic: str = "Me
         for i in range(per_page):
             n = (p - 1) * per_page + i
             day = 28 - n
+            # Words of its own make each page a story of its own, not a copy of the others.
+            own = " ".join(f"w{n}x{k}" for k in range(200))
             site.set(
-                f"/a{n}", article(f"Story {n}", topic, published=f"2024-02-{day:02d}T08:00:00Z")
+                f"/a{n}",
+                article(f"Story {n}", f"{topic} {own}", published=f"2024-02-{day:02d}T08:00:00Z"),
             )
             links += f"<h2><a href='/a{n}'>Story {n}</a></h2>"
         if p < pages:

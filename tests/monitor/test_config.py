@@ -21,6 +21,7 @@ from monitor.config.load import (
 )
 from monitor.config.units import format_duration, parse_duration, parse_size
 from monitor.errors import ConfigError
+from monitor.pipeline.poll import compile_config_rules
 
 # --- durations and sizes -------------------------------------------------------------
 
@@ -235,6 +236,23 @@ def test_design_example_loads_into_typed_values(tmp_path: Path) -> None:
     assert config.path.is_absolute()
 
 
+def test_a_velocity_rule_reads_min_outlets_and_within(tmp_path: Path) -> None:
+    config = load(
+        tmp_path,
+        "settings:\n  cluster_window: 3d\nrules:\n"
+        "  - name: spreading\n    query: 'ASEAN AND Russia*'\n    min_outlets: 3\n    within: 6h\n"
+        "  - name: wide\n    keywords: [ASEAN]\n    min_outlets: 5\n",
+    )
+
+    spreading, wide = config.rules
+    assert config.settings.cluster_window == 3 * 86400
+    assert (spreading.min_outlets, spreading.within) == (3, 6 * 3600)
+    assert (wide.min_outlets, wide.within) == (5, None)  # the cluster window applies
+    routes = compile_config_rules(config).routes
+    assert (routes["spreading"].min_outlets, routes["spreading"].within_seconds) == (3, 21600)
+    assert (routes["wide"].min_outlets, routes["wide"].within_seconds) == (5, 3 * 86400)
+
+
 def test_minimal_config_gets_the_documented_defaults(tmp_path: Path) -> None:
     config = load(tmp_path, f"sources:\n{SOURCE}rules:\n  - name: r\n    keywords: [ASEAN]\n")
 
@@ -251,6 +269,8 @@ def test_minimal_config_gets_the_documented_defaults(tmp_path: Path) -> None:
     assert (s.http.host, s.http.port, s.telegram_api_url) == ("127.0.0.1", 8080, None)
     assert config.channels == {"console": "console://"}
     assert config.rule_channels(config.rules[0]) == ["console"]
+    assert s.cluster_window == 7 * 86400
+    assert (config.rules[0].min_outlets, config.rules[0].within) == (None, None)
     source = config.sources[0]
     assert (source.kind, source.interval, source.timeout, source.full_text) == (
         None,
@@ -439,6 +459,17 @@ BAD_CONFIGS = [
      'sources.yaml:2: rules[0]: mode digest needs schedule (a cron expression, e.g. "0 8 * * *")'),
     ("schedule-on-instant", "rules:\n  - name: r\n    keywords: [a]\n    schedule: '0 8 * * *'\n",
      "sources.yaml:2: rules[0]: schedule is only used with mode digest"),
+    ("within-without-min-outlets", "rules:\n  - name: r\n    keywords: [a]\n    within: 6h\n",
+     "sources.yaml:2: rules[0]: within is only used with min_outlets "
+     "(e.g. min_outlets: 3 and within: 6h)"),
+    ("min-outlets-one", "rules:\n  - name: r\n    keywords: [a]\n    min_outlets: 1\n",
+     "sources.yaml:4: rules[0].min_outlets: must be at least 2, got 1"),
+    ("bad-within", "rules:\n  - name: r\n    keywords: [a]\n    min_outlets: 3\n"
+     "    within: six hours\n",
+     "sources.yaml:5: rules[0].within: invalid duration 'six hours' (use 30s, 5m, 2h, 1d, 1h30m)"),
+    ("bad-cluster-window", "settings:\n  cluster_window: a week\n",
+     "sources.yaml:2: settings.cluster_window: "
+     "invalid duration 'a week' (use 30s, 5m, 2h, 1d, 1h30m)"),
     ("cron-four-fields", "rules:\n  - name: r\n    keywords: [a]\n    mode: digest\n"
      "    schedule: '0 8 * *'\n",
      "sources.yaml:5: rules[0].schedule: invalid cron schedule '0 8 * *': expected 5 fields "

@@ -59,7 +59,7 @@ def test_daemon_polls_alerts_and_exits_0_on_sigterm(
             daemon.kill()
             daemon.wait()
     log = (tmp_path / "daemon.log").read_text()
-    assert "daemon started: 1 sources, 1 rules" in log
+    assert "daemon started: 1 source, 1 rule" in log
     assert "stopped" in log
     assert smtp.subjects() == ["[newsmon] asean-russia: ASEAN and Russia sign a memorandum"]
     assert len(feeds.hits("/feed.xml")) == 1  # interval 1h: polled once, not every tick

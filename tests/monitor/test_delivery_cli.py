@@ -46,7 +46,7 @@ def test_mail_server_down_during_the_poll_then_up_delivers_exactly_once(
     smtp.start()
     try:
         retry = newsmon("alerts", "retry", str(failed["id"]), config=config)
-        assert (retry.returncode, retry.stdout) == (0, "requeued 1 alert(s)\n")
+        assert (retry.returncode, retry.stdout) == (0, "requeued 1 alert\n")
         assert newsmon("run", "--once", config=config).returncode == 0
     finally:
         smtp.stop()

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -240,7 +241,7 @@ def test_newsmon_digest_retries_a_failed_digest_from_the_database_once_it_is_due
     assert waiting.returncode == 0, waiting.stderr
     assert waiting.stdout == (
         f"digest morning-brief -> mail: 2 matches waiting to be retried at "
-        f"{retry_at:%Y-%m-%dT%H:%M:%SZ}\n"
+        f"{retry_at.astimezone(ZoneInfo('Asia/Phnom_Penh')):%Y-%m-%d %H:%M} +07\n"
     )
 
     smtp.start()

@@ -23,6 +23,7 @@ def write_config(tmp_path: Path, sources: dict[str, str], rules: str = NO_RULE) 
     path = tmp_path / "sources.yaml"
     path.write_text(
         "settings:\n  timeout: 10s\n"
+        "  alert_max_age: 36500d\n"  # the posts are dated 2024: let them alert
         f"  database: sqlite:///{tmp_path / 'newsmon.db'}\n"
         f"sources:\n{source_yaml}rules:\n{rules}"
     )

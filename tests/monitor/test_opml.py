@@ -67,7 +67,10 @@ ENV = {"TELEGRAM_BOT_TOKEN": "123456:abcdef", "TELEGRAM_CHAT_ID": "42"}
         ("Khmer Times", "khmer-times"),
         ("Phnom Penh Post — Business", "phnom-penh-post-business"),
         ("  Le Monde (à la une) ", "le-monde-a-la-une"),
-        ("ខ្មែរ", ""),  # nothing ASCII left: the caller falls back to the host name
+        ("ខ្មែរ", "khmaer"),  # other scripts are transliterated, not dropped
+        ("Новости Москвы", "novosti-moskvy"),
+        ("新华网", "xinhuawang"),
+        ("★★★", ""),  # nothing readable: the caller falls back to the host name
         ("BBC News - World", "bbc-news-world"),
         ("x" * 60, "x" * 40),
     ],
@@ -124,6 +127,15 @@ def test_a_feed_without_a_title_is_named_after_its_host() -> None:
     assert plan.added[0].name == "example-org"
 
 
+def test_a_feed_with_a_non_latin_title_gets_a_readable_name_not_its_host() -> None:
+    feeds = [
+        OpmlFeed("https://www.rfa.example/khmer/rss", "ព័ត៌មានខ្មែរ"),
+        OpmlFeed("https://ria.example/export/rss2/index.xml", "РИА Новости"),
+    ]
+    plan = plan_import(feeds, existing_names=[], existing_urls=[])
+    assert [s.name for s in plan.added] == ["patrmankhmaer", "ria-novosti"]
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -164,12 +176,14 @@ def test_import_appends_to_the_config_keeping_comments_and_variables(tmp_path: P
     result = newsmon("sources", "import", str(opml), config=config, env=ENV)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        f"added 3 source(s) to {config} (5 in {opml})",
+        f"added 3 sources to {config} (5 in {opml})",
         "  + khmer-times  https://www.khmertimeskh.com/feed/  [cambodia]",
         "  + phnom-penh-post-business  https://ppp.example/business.xml  [cambodia, business]",
         "  + khmer-times-2  https://kt-english.example/rss",
         "  skipped https://WIRE.example/feed.xml?utm_source=opml: already configured as wire",
         "  skipped ftp://files.example/podcast.xml: not an http(s) URL",
+        "a running daemon polls them after a reload: kill -HUP PID "
+        "(docker: docker kill --signal=HUP CONTAINER)",
     ]
     text = config.read_text()
     assert text.startswith(CONFIG.split("\nrules:")[0])  # everything before is untouched
@@ -187,7 +201,7 @@ def test_import_appends_to_the_config_keeping_comments_and_variables(tmp_path: P
     ]
 
     again = newsmon("sources", "import", str(opml), config=config, env=ENV)
-    assert again.stdout.startswith(f"added 0 source(s) to {config}")
+    assert again.stdout.startswith(f"added 0 sources to {config}")
     assert config.read_text() == text
 
 

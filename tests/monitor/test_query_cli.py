@@ -56,10 +56,10 @@ def test_search_uses_the_query_language_and_marks_a_snippet(archive: Path) -> No
     assert "«Russian» envoy" in doc["snippet"]
     table = newsmon("search", "កម្ពុជា OR football", config=archive)
     assert table.returncode == 0, table.stderr
-    assert "2 result(s)" in table.stdout
+    assert "2 results" in table.stdout
     unknown = newsmon("search", "rice", "--source", "nope", config=archive)
     assert unknown.returncode == 2
-    assert "search: unknown source 'nope'" in unknown.stderr
+    assert "search: --source: unknown source 'nope' (known: wire)" in unknown.stderr
 
 
 def test_search_syntax_error_shows_the_column_and_exits_2(tmp_path: Path) -> None:
@@ -117,7 +117,11 @@ def test_rematch_prints_what_would_alert_and_alerts_once_with_alert(archive: Pat
     assert rows[0]["terms"] == ["Russia*", "ASEAN"]
     assert rows[0]["url"] == "https://e.org/envoy"
     assert "«Russian» envoy meets «ASEAN» ministers" in rows[0]["snippet"]
-    assert set(rows[0]) == {"rule", "id", "url", "title", "terms", "snippet"}
+    assert set(rows[0]) == {
+        *("rule", "id", "url", "title", "terms", "snippet"),
+        *("cluster_id", "outlets"),  # the story the article belongs to
+    }
+    assert rows[0]["cluster_id"] == rows[0]["id"]
     alerts = newsmon("alerts", "--format", "json", config=archive)
     assert json.loads(alerts.stdout) == []
 
@@ -129,13 +133,13 @@ def test_rematch_prints_what_would_alert_and_alerts_once_with_alert(archive: Pat
 
     first = newsmon("rematch", "--alert", "--rule", "envoy", config=archive)
     assert first.returncode == 0, first.stderr
-    assert "1 alert(s) queued (0 already queued or sent); 1 sent, 0 failed" in first.stderr
+    assert "1 alert queued (0 already queued or sent); 1 sent, 0 failed" in first.stderr
     assert "[newsmon] envoy: Russian envoy meets ASEAN ministers" in first.stdout  # console
     assert "«Russian» envoy meets «ASEAN» ministers" in first.stdout
 
     again = newsmon("rematch", "--alert", "--rule", "envoy", config=archive)
     assert again.returncode == 0, again.stderr
-    assert "0 alert(s) queued (1 already queued or sent); 0 sent, 0 failed" in again.stderr
+    assert "0 alerts queued (1 already queued or sent); 0 sent, 0 failed" in again.stderr
     assert "[newsmon] envoy" not in again.stdout
 
     alerts = json.loads(newsmon("alerts", "--format", "json", config=archive).stdout)

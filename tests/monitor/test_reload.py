@@ -45,12 +45,12 @@ def test_sighup_adds_a_source_that_is_then_polled_and_alerts(
         daemon.signal(signal.SIGHUP)
         wait_for(lambda: len(smtp.messages) == 1, timeout=20, what="the new source's alert")
         assert smtp.subjects() == ["[newsmon] watch: Russia and ASEAN talk trade"]
-        assert "reload: 2 sources, 1 rules" in daemon.stdout()
+        assert "reload: 2 sources, 1 rule" in daemon.stdout()
 
         # Remove the first source: it leaves `newsmon sources`.
         config.write_text(config_text(daemon.port, smtp, {"second": second}, "Russia"))
         daemon.signal(signal.SIGHUP)
-        daemon.wait_log("reload: 1 sources, 1 rules")
+        daemon.wait_log("reload: 1 source, 1 rule")
         listing = newsmon("sources", "--format", "json", config=config, env=_db(tmp_path))
         assert [s["name"] for s in json.loads(listing.stdout)] == ["second"]
         assert daemon.stop() == 0

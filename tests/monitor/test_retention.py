@@ -64,8 +64,10 @@ def test_db_prune_applies_the_configured_retention(tmp_path: Path) -> None:
     result = newsmon("db", "prune", config=config, env={"NEWSMON_DATABASE_URL": url})
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("pruned the bodies of 1 article(s) fetched before ")
-    assert "(2 articles kept); ran VACUUM and ANALYZE" in result.stdout
+    assert result.stdout.startswith("pruned 1 article body older than 365 days (fetched before ")
+    assert "; 1 tombstone kept (titles, URLs and dates stay); ran VACUUM and ANALYZE" in (
+        result.stdout
+    )
     assert bodies(url) == {"old": "", "new": "the full text of new"}
 
 
@@ -101,3 +103,56 @@ def test_the_daemons_retention_job_prunes_and_counts(tmp_path: Path) -> None:
     assert asyncio.run(job()) == 1
     assert bodies(url) == {"old": "", "new": "the full text of new"}
     assert REGISTRY.get_sample_value("newsmon_retention_pruned_articles_total") == before + 1
+
+
+def test_db_prune_older_than_a_bare_number_asks_for_a_unit_and_deletes_nothing(
+    tmp_path: Path,
+) -> None:
+    config, url = archive(tmp_path, None)
+
+    result = newsmon(
+        "db", "prune", "--older-than", "30", config=config, env={"NEWSMON_DATABASE_URL": url}
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == "newsmon: db prune: --older-than 30: give a unit: 30d, 30h, 30m"
+    assert bodies(url)["old"] == "the full text of old"
+
+
+def test_db_prune_dry_run_counts_what_would_go_and_deletes_nothing(tmp_path: Path) -> None:
+    config, url = archive(tmp_path, None)
+    env = {"NEWSMON_DATABASE_URL": url}
+
+    dry = newsmon("db", "prune", "--older-than", "30d", "--dry-run", config=config, env=env)
+
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.startswith("would prune 1 article body older than 30 days (fetched before ")
+    assert dry.stdout.rstrip().endswith("; 0 tombstones kept already; nothing changed (--dry-run)")
+    assert bodies(url) == {"old": "the full text of old", "new": "the full text of new"}
+
+    done = newsmon("db", "prune", "--older-than", "30d", config=config, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("pruned 1 article body older than 30 days (fetched before ")
+    again = newsmon("db", "prune", "--older-than", "30d", "--dry-run", config=config, env=env)
+    assert again.stdout.startswith("would prune 0 article bodies older than 30 days")
+    assert "; 1 tombstone kept already;" in again.stdout
+
+
+def test_db_prune_summary_shows_the_cutoff_in_the_settings_timezone(tmp_path: Path) -> None:
+    config, url = archive(tmp_path, None)
+    config.write_text("settings:\n  timezone: Asia/Phnom_Penh\n" + config.read_text())
+
+    result = newsmon(
+        "db",
+        "prune",
+        "--before",
+        "2026-01-01T00:00:00Z",
+        "--dry-run",
+        config=config,
+        env={"NEWSMON_DATABASE_URL": url},
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(
+        "would prune 1 article body fetched before 2026-01-01 07:00 +07;"
+    )

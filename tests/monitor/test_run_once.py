@@ -23,6 +23,7 @@ def write_config(
 settings:
   telegram_api_url: http://127.0.0.1:{sink.server.port}
   timeout: 10s
+  alert_max_age: 36500d  # the stories are dated 2023: let them alert
 channels:
   mail: "{smtp.url()}"
   tg: "tgram://{TOKEN}/987654"

@@ -59,7 +59,7 @@ rules:
         "fetch: limited: HTTP 429 Too Many Requests "
         "(backoff or the server's Retry-After; --force polls it now)"
     ) in second.stderr + second.stdout, second.stderr
-    assert "1 sources polled" in second.stderr + second.stdout
+    assert "1 source polled" in second.stderr + second.stdout
 
     forced = newsmon("run", "--once", "--force", config=config, env=env)
     assert forced.returncode == 0, forced.stderr

@@ -61,7 +61,10 @@ def test_email_has_marked_html_and_a_text_part_with_guillemets() -> None:
     assert 'href="https://news.example.org/2023/09/asean-russia?id=7&amp;lang=en"' in parts.html
     assert "Leaders of «ASEAN» met «Russia» in Phnom Penh" in parts.text
     assert "https://news.example.org/2023/09/asean-russia?id=7&lang=en" in parts.text
-    assert "fresh-news, khmer-times · 2023-09-13 06:30 UTC · matched: ASEAN, Russia" in parts.text
+    assert (
+        "fresh-news · also in: khmer-times · 2023-09-13 06:30 UTC · matched: ASEAN, Russia"
+        in parts.text
+    )
 
 
 HOSTILE = [
@@ -156,7 +159,7 @@ def test_instant_telegram_message_is_bold_title_marked_snippet_link_and_rule() -
         "Leaders of <b>ASEAN</b> met <b>Russia</b> in Phnom Penh on Tuesday.",
         '<a href="https://news.example.org/2023/09/asean-russia?id=7&amp;lang=en">'
         "https://news.example.org/2023/09/asean-russia?id=7&amp;lang=en</a>",
-        "<i>asean-russia</i> · fresh-news, khmer-times · 2023-09-13 06:30 UTC",
+        "<i>asean-russia</i> · fresh-news · also in: khmer-times · 2023-09-13 06:30 UTC",
     ]
 
 

@@ -32,7 +32,9 @@ def test_prune_empties_old_bodies_and_keeps_their_metadata(store: Store) -> None
     assert store.get_article(fresh.id) == fresh
     again = store.prune(CUTOFF)
     assert (again.pruned, again.vacuumed, again.analyzed) == (0, False, False)
-    assert again.describe().startswith("pruned the bodies of 0 article(s) fetched before")
+    assert again.describe().startswith("pruned 0 article bodies fetched before")
+    assert again.tombstones == 3  # the three pruned before stay as tombstones
+    assert store.prune_preview(CUTOFF) == (0, 3)
 
 
 def test_a_pruned_article_still_in_the_feed_is_not_stored_again(store: Store) -> None:

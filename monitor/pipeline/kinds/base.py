@@ -29,6 +29,8 @@ class Survey:
     items: int = 0
     note: str | None = None  # e.g. the feed an HTML page advertises
     error: str | None = None
+    # The article links a listing page or sitemap names (newest first), for `check --fetch SOURCE`.
+    links: tuple[str, ...] = ()
 
     def as_row(self) -> dict[str, object]:
         return {

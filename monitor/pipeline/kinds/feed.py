@@ -12,11 +12,18 @@ from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from monitor.config.load import SourceConfig
-from monitor.errors import ParseError
+from monitor.errors import MonitorError, ParseError
 from monitor.fetch import Fetcher, Response
 from monitor.normalize.clean import canonical_url
 from monitor.pipeline.articles import articles_from_entries
-from monitor.pipeline.harvest import Collected, Harvest, Lead, ParseSlots, article_from_page
+from monitor.pipeline.harvest import (
+    Collected,
+    Harvest,
+    Lead,
+    ParseSlots,
+    article_from_page,
+    log_page_failures,
+)
 from monitor.pipeline.kinds.base import BackfillRun, Survey
 from monitor.sources.feed import ParsedFeed, parse_feed
 from storage.types import ArticleIn
@@ -107,10 +114,12 @@ async def _full_text(out: Collected, h: Harvest) -> None:
         position = {old: pos for pos, old in enumerate(kept)}
         out.articles = articles = [articles[i] for i in kept]
         todo = [position[i] for i in todo]
-    pages = await asyncio.gather(*(h.page(articles[i].url) for i in todo))
+    pages = await asyncio.gather(*(h.fetch_page(articles[i].url) for i in todo))
+    failures: list[tuple[str, str]] = []
     for i, page in zip(todo, pages, strict=True):
-        if page is None:
-            out.failed += 1
+        if isinstance(page, MonitorError):
+            # The entry is stored with its feed text instead.
+            failures.append((articles[i].url, str(page)))
             continue
         feed_item = articles[i]
         lead = Lead(feed_item.url, feed_item.title, feed_item.published_at)
@@ -121,6 +130,8 @@ async def _full_text(out: Collected, h: Harvest) -> None:
             # The page is the day's page; the feed's fragment names this post on it.
             full = replace(full, canonical_url=feed_item.canonical_url)
         articles[i] = full if page.text else replace(full, body=feed_item.body)
+    out.failed += len(failures)
+    log_page_failures(h.name, failures, len(todo))
 
 
 def _newest_article(article: ArticleIn) -> float:

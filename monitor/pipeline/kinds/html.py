@@ -44,7 +44,8 @@ class HtmlKind:
             raise ParseError(
                 f"parse: {cfg.name}: link_selector {cfg.link_selector!r} matched no links"
             )
-        return Survey(cfg.name, "ok", self.name, len(listing.links))
+        links = tuple(link.url for link in listing.links)
+        return Survey(cfg.name, "ok", self.name, len(listing.links), links=links)
 
 
 HTML = HtmlKind()

@@ -31,6 +31,7 @@ from monitor.sources.sitemap import (
     newest_first,
     parse_sitemap,
 )
+from monitor.wording import counted
 
 __all__ = ["LEADS_PER_BATCH", "SITEMAP", "SitemapKind"]
 
@@ -80,19 +81,22 @@ class SitemapKind:
     ) -> Survey:
         slots = ParseSlots()
         sitemap = await _parse(response, slots)
-        urls = len(sitemap.urls)
+        entries = list(sitemap.urls)
         if not sitemap.sitemaps:
-            return Survey(cfg.name, "ok", self.name, urls)
+            links = tuple(e.url for e in newest_first(entries))
+            return Survey(cfg.name, "ok", self.name, len(entries), links=links)
         read: list[str] = []
         for child_url in _newest_children(sitemap):
             child = await _read(child_url, fetcher, cfg.name, deadline, slots)
             if child.sitemap is None:
                 read.append(f"{child.url} ({child.error})")
                 continue
-            urls += len(child.sitemap.urls)
-            read.append(f"{child.url} ({len(child.sitemap.urls)} URLs)")
-        note = f"index of {len(sitemap.sitemaps)} sitemaps; read the newest: " + ", ".join(read)
-        return Survey(cfg.name, "ok", self.name, urls, note)
+            entries.extend(child.sitemap.urls)
+            read.append(f"{child.url} ({counted(len(child.sitemap.urls), 'URL')})")
+        index = counted(len(sitemap.sitemaps), "sitemap")
+        note = f"index of {index}; read the newest: " + ", ".join(read)
+        links = tuple(e.url for e in newest_first(entries))
+        return Survey(cfg.name, "ok", self.name, len(entries), note, links=links)
 
 
 SITEMAP = SitemapKind()
