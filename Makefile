@@ -57,6 +57,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/match.py
 	$(BIN)/python bench/extract.py 1
+	$(BIN)/python bench/fetch.py
 	$(BIN)/python bench/replicas.py
 	$(BIN)/python bench/clusters.py
 

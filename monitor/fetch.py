@@ -1,10 +1,13 @@
 """HTTP fetching: the one module that speaks HTTP (DESIGN §2, §3 Politeness).
 
-`Fetcher` wraps one shared `httpx.AsyncClient` and applies the politeness rules:
+`Fetcher` sends httpx requests through shared transports (`monitor.fetch_guard`,
+aiohttp underneath) and applies the politeness rules:
 a per-host and a global concurrency limit, conditional GET, a whole-fetch
 deadline, at most `max_redirects` redirects and a cap on the decompressed body.
 Every failure leaves as `FetchError("fetch: <subject>: <what>")`; no httpx type
 crosses this module's boundary, so the transport can be swapped here alone.
+There is no `httpx.AsyncClient`: its cookie, auth and redirect machinery cost
+more than the request itself (bench/fetch.py), and newsmon keeps no cookies.
 
 Redirects are followed by hand and bodies are decompressed by us rather than by
 httpx (`monitor.fetch_response`, pure of httpx, which also holds `Response`),
@@ -21,6 +24,7 @@ a connection opened for one policy is never reused by a request under another.
 from __future__ import annotations
 
 import asyncio
+import functools
 import http
 import socket
 import ssl
@@ -28,16 +32,14 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 from typing import Literal
 
-import httpcore
 import httpx
 
 from monitor.egress import EgressPolicy, Network, home_networks, parse_network
 from monitor.errors import FetchError
-from monitor.fetch_guard import EgressRefused, GuardedBackend
+from monitor.fetch_guard import EgressRefused, GuardedTransport
 from monitor.fetch_response import Response, parse_retry_after, read_body, retry_after
 
 __all__ = ["FetchLimits", "Fetcher", "Origin", "Response", "parse_retry_after"]
@@ -70,13 +72,18 @@ class FetchLimits:
 
 
 class Fetcher:
-    """Fetches URLs politely through shared clients; use as `async with Fetcher(limits)`."""
+    """Fetches URLs politely through shared transports; use as `async with Fetcher(limits)`."""
 
     def __init__(self, limits: FetchLimits) -> None:
         self._limits = limits
         self._open = False
-        # One client (and connection pool) per policy; a handful: see _policy.
-        self._clients: dict[EgressPolicy, httpx.AsyncClient] = {}
+        # One transport (and connection pool) per policy; a handful: see _policy.
+        self._transports: dict[EgressPolicy, GuardedTransport] = {}
+        self._headers = {
+            "User-Agent": limits.user_agent,
+            "Accept": ACCEPT,
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
         self._allowed: tuple[Network, ...] = tuple(parse_network(n) for n in limits.allow_networks)
         # subject -> the private networks its configured URL was last reached in.
         self._homes: dict[str, tuple[Network, ...]] = {}
@@ -112,15 +119,15 @@ class Fetcher:
         tb: TracebackType | None,
     ) -> None:
         self._open = False
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
+        transports, self._transports = list(self._transports.values()), {}
+        for transport in transports:
+            await transport.aclose()
 
-    def _client(self, policy: EgressPolicy) -> httpx.AsyncClient:
-        client = self._clients.get(policy)
-        if client is None:
-            client = self._clients[policy] = _new_client(self._limits, policy)
-        return client
+    def _transport(self, policy: EgressPolicy) -> GuardedTransport:
+        transport = self._transports.get(policy)
+        if transport is None:
+            transport = self._transports[policy] = GuardedTransport(policy)
+        return transport
 
     def _policy(self, origin: Origin, subject: str) -> EgressPolicy:
         if origin == "config":
@@ -155,24 +162,29 @@ class Fetcher:
             raise FetchError(f"fetch: {subject}: invalid URL {url!r}: {problem}")
         deadline = self._limits.timeout if timeout is None else timeout
         connect = min(self._limits.connect_timeout, deadline)
-        headers = {}
+        headers = dict(self._headers)
         extra = self._extra.get(subject)
+        private: tuple[str, ...] = ()  # the source's own headers: never sent to another host
         if extra is not None and target.host == extra[0]:
             headers.update(extra[1])
+            private = tuple(extra[1])
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        request = self._client(self._policy(origin, subject)).build_request(
+        # httpx's types and transport interface without its client: the client's
+        # cookie, auth and redirect machinery cost more than the request (bench/fetch.py).
+        # Cookies are neither sent nor kept, redirects are followed by hand below.
+        request = httpx.Request(
             "GET",
             target,
             headers=headers,
-            timeout=httpx.Timeout(deadline, connect=connect),
+            extensions={"timeout": httpx.Timeout(deadline, connect=connect).as_dict()},
         )
         async with self._slot(target.host):
             # The deadline starts once a slot is ours: queueing is not the server's fault.
             started = time.monotonic()
-            hop = _Hop(request, origin, private=tuple(headers) if extra else ())
+            hop = _Hop(request, origin, private=private)
             try:
                 async with asyncio.timeout(deadline):
                     return await self._exchange(hop, url, subject, started)
@@ -205,13 +217,13 @@ class Fetcher:
 
     async def _exchange(self, hop: _Hop, url: str, subject: str, started: float) -> Response:
         for _ in range(self._limits.max_redirects + 1):
-            client = self._client(self._policy(hop.origin, subject))
-            response = await client.send(hop.request, stream=True)
+            transport = self._transport(self._policy(hop.origin, subject))
+            response = await transport.handle_async_request(hop.request)
             hop.answered = True
             try:
                 if hop.origin == "config":
-                    self._homes[subject] = home_networks(_peer(response))
-                following = response.next_request
+                    self._homes[subject] = _home_networks(_peer(response))
+                following = _next_request(response, hop.request)
                 if following is None:
                     return await self._receive(response, url, subject, started)
             finally:
@@ -234,7 +246,10 @@ class Fetcher:
         self, response: httpx.Response, url: str, subject: str, started: float
     ) -> Response:
         status = response.status_code
-        headers = {name.lower(): value for name, value in response.headers.items()}
+        # The transport decoded them as latin-1; .items() would guess an encoding per call.
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers.raw
+        }
         if status == 304:
             body = b""
         elif 200 <= status < 300:
@@ -271,36 +286,36 @@ class _Hop:
         return f"no response within {deadline:g}s"
 
 
-def _new_client(limits: FetchLimits, policy: EgressPolicy) -> httpx.AsyncClient:
-    transport = httpx.AsyncHTTPTransport()
-    # httpx has no public way to hand its transport a network backend (yet); the
-    # pool is httpcore's public API, built as AsyncHTTPTransport builds it.
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
-        # The semaphores are the limit: waiting for the pool would eat into the deadline.
-        max_connections=None,
-        max_keepalive_connections=limits.concurrency,
-        keepalive_expiry=5.0,
-        network_backend=GuardedBackend(policy),
-    )
-    return httpx.AsyncClient(
-        headers={
-            "User-Agent": limits.user_agent,
-            "Accept": ACCEPT,
-            "Accept-Encoding": ACCEPT_ENCODING,
-        },
-        transport=transport,
-        # A shared jar would grow forever and leak one site's session into another fetch.
-        cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
-        follow_redirects=False,
-    )
+def _next_request(response: httpx.Response, request: httpx.Request) -> httpx.Request | None:
+    """The GET a redirect asks for (as httpx's client builds it), None when no redirect."""
+    if not response.has_redirect_location:
+        return None
+    location = response.headers["Location"]
+    try:
+        url = httpx.URL(location)
+    except httpx.InvalidURL as exc:
+        message = f"Invalid URL in location header: {exc}."
+        raise httpx.RemoteProtocolError(message, request=request) from None
+    if url.scheme and not url.host:  # "https:///path" means the same host
+        url = url.copy_with(host=request.url.host)
+    if url.is_relative_url:
+        url = request.url.join(url)
+    if request.url.fragment and not url.fragment:
+        url = url.copy_with(fragment=request.url.fragment)
+    headers = httpx.Headers(request.headers)
+    headers.pop("Host", None)  # httpx.Request sets it for the new URL
+    return httpx.Request("GET", url, headers=headers, extensions=request.extensions)
 
 
-def _peer(response: httpx.Response) -> list[str]:
+# Pure, and asked after every configured URL's answer: remembered per peer address.
+_home_networks = functools.lru_cache(maxsize=1024)(home_networks)
+
+
+def _peer(response: httpx.Response) -> tuple[str, ...]:
     """The address the response came from, as far as the connection tells."""
     stream = response.extensions.get("network_stream")
     address = stream.get_extra_info("server_addr") if stream is not None else None
-    return [str(address[0])] if isinstance(address, tuple) and address else []
+    return (str(address[0]),) if isinstance(address, tuple) and address else ()
 
 
 @dataclass(slots=True)

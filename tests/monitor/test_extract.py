@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
 import os
 import subprocess
@@ -15,7 +16,16 @@ import pytest
 from monitor.errors import ParseError
 from monitor.sources.detect import detect_kind, discover_feeds
 from monitor.sources.encoding import decode_html, html_charset
-from monitor.sources.extract import extract_page, headline, parse_date, without_headline
+from monitor.sources.extract import (
+    BODY_RULE,
+    BodyRule,
+    choose_body,
+    dropped_share,
+    extract_page,
+    headline,
+    parse_date,
+    without_headline,
+)
 from monitor.sources.html import parse_listing
 from monitor.sources.sitemap import gunzip, parse_sitemap
 
@@ -402,3 +412,86 @@ def test_extraction_benchmark_without_the_corpus_says_where_it_looked(tmp_path: 
     )
     assert result.returncode == 1
     assert f"corpus not found at {tmp_path / 'shared' / 'corpus' / 'articles'}" in result.stderr
+
+
+LEAD = "Officials from Cambodia, Laos and Thailand met in Vientiane on Tuesday to resume talks."
+SECOND = "Fishing communities downstream say the dams have already changed the river's flow."
+TEASER = "Most read"
+
+
+@pytest.mark.parametrize(
+    ("precise", "recall", "paragraph", "expected"),
+    [
+        pytest.param(LEAD + "\n" + SECOND, LEAD + "\n" + SECOND, 40, 0.0, id="nothing-dropped"),
+        pytest.param(
+            LEAD, LEAD + "\n" + SECOND, 40, len(SECOND) / len(LEAD + SECOND), id="one-of-two"
+        ),
+        pytest.param(LEAD, LEAD + "\n" + SECOND, 100, 0.0, id="paragraph-below-threshold"),
+        pytest.param(LEAD, LEAD + "\n" + TEASER, 40, 0.0, id="short-teaser-not-a-paragraph"),
+        pytest.param(
+            LEAD.upper(),
+            "  " + LEAD.replace(" ", "  ") + "  ",
+            40,
+            0.0,
+            id="case-and-spaces-folded",
+        ),
+        pytest.param("", LEAD, 1, 1.0, id="precise-empty"),
+        pytest.param(LEAD, "", 1, 0.0, id="recall-empty"),
+    ],
+)
+def test_dropped_share_counts_whole_paragraphs_the_precise_text_lacks(
+    precise: str, recall: str, paragraph: int, expected: float
+) -> None:
+    assert dropped_share(precise, recall, paragraph) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("rule", "precise", "recall", "expected"),
+    [
+        pytest.param(
+            BodyRule("precision", 40, 0.3, 0),
+            LEAD,
+            LEAD + "\n" + SECOND,
+            "recall",
+            id="dropped-paragraph-takes-recall",
+        ),
+        pytest.param(
+            BodyRule("precision", 40, 0.6, 0),
+            LEAD,
+            LEAD + "\n" + SECOND,
+            "precise",
+            id="dropped-share-under-threshold-keeps-precise",
+        ),
+        pytest.param(
+            BodyRule("precision", 40, 0.1, 0),
+            LEAD,
+            LEAD + "\n" + TEASER,
+            "precise",
+            id="only-a-teaser-dropped-keeps-precise",
+        ),
+        pytest.param(
+            BodyRule("precision", 0, 0.0, 0),
+            LEAD,
+            LEAD + "\n" + SECOND,
+            "precise",
+            id="rule-off-keeps-precise",
+        ),
+    ],
+)
+def test_recall_text_is_taken_when_the_precise_one_drops_whole_paragraphs(
+    rule: BodyRule, precise: str, recall: str, expected: str
+) -> None:
+    assert choose_body(precise, recall, rule) == {"precise": precise, "recall": recall}[expected]
+
+
+def test_module_body_rule_is_one_the_cross_validated_search_can_choose() -> None:
+    """bench/extract.py tunes over GRID; the module must ship one of its rules."""
+    spec = importlib.util.spec_from_file_location(
+        "bench_extract", Path(__file__).resolve().parents[2] / "bench" / "extract.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    assert BODY_RULE in module.GRID
