@@ -62,8 +62,9 @@ RUN apt-get update \
  && chown newsmon:newsmon /data \
  && chmod 0750 /data
 COPY --from=build /opt/newsmon /opt/newsmon
-# NEWSMON_HTTP_HOST: /healthz and /metrics must be reachable from outside the
-# container (the daemon's own default is 127.0.0.1). NEWSMON_HTTP_PORT, when
+# NEWSMON_HTTP_HOST: /healthz, /metrics and the read-only dashboard must be
+# reachable from outside the container (the daemon's own default is 127.0.0.1);
+# set NEWSMON_UI_TOKEN when others can reach the port. NEWSMON_HTTP_PORT, when
 # set, changes the port for the daemon and the HEALTHCHECK alike.
 ENV PATH=/opt/newsmon/bin:$PATH \
     PYTHONUNBUFFERED=1 \
