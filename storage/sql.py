@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeAlias, TypeVar
@@ -11,7 +12,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
-__all__ = ["CHUNK", "AnyRow", "chunks", "insert_or_ignore", "transaction_lock", "utc"]
+__all__ = [
+    "CHUNK",
+    "AnyRow",
+    "chunks",
+    "insert_or_ignore",
+    "match_terms_spans",
+    "transaction_lock",
+    "utc",
+]
 
 T = TypeVar("T")
 
@@ -52,3 +61,10 @@ def utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value.isoformat()} (pass a tz-aware UTC time)")
     return value.astimezone(UTC)
+
+
+def match_terms_spans(row: AnyRow) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
+    """A delivery row's matched terms and snippet spans, stored as JSON."""
+    terms = tuple(json.loads(row.terms))
+    spans = tuple((int(start), int(end)) for start, end in json.loads(row.spans))
+    return terms, spans

@@ -7,14 +7,13 @@ reads one row per (key, bucket), not one per article.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from storage.models import ARTICLE, DELIVERY, POLL_EVENT, SOURCE
-from storage.sql import AnyRow
+from storage.sql import AnyRow, match_terms_spans
 from storage.store_articles import ARTICLE_SELECT, article_row, article_rows, newest_first
 from storage.types import ArticleRow, DayCount, HourCount, MatchRow, PollEventRow
 
@@ -172,12 +171,13 @@ def recent_matches(
 
 
 def _match_row(row: AnyRow, article: ArticleRow, channels: set[tuple[str, str]]) -> MatchRow:
+    terms, spans = match_terms_spans(row)
     return MatchRow(
         rule=row.rule,
         created_at=row.created_at,
-        terms=tuple(json.loads(row.terms)),
+        terms=terms,
         snippet=row.snippet,
-        spans=tuple((int(a), int(b)) for a, b in json.loads(row.spans)),
+        spans=spans,
         article=article,
         channels=tuple(sorted(channels)),
     )

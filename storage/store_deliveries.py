@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from storage.errors import StorageError
 from storage.models import ARTICLE, DELIVERY, DELIVERY_STATUSES
-from storage.sql import AnyRow, chunks, insert_or_ignore
+from storage.sql import AnyRow, chunks, insert_or_ignore, match_terms_spans
 from storage.store_articles import article_rows
 from storage.store_stories import cluster_outlets
 from storage.types import ArticleRow, ClaimedDelivery, DeliveryIn, DeliveryRow
@@ -156,6 +156,7 @@ def _claimed(row: AnyRow, article: ArticleRow, outlets: tuple[str, ...]) -> Clai
     """A leased delivery row as the sender sees it, with its article and the story's
     outlets known now, the article's own source first."""
     outlets = (article.source, *(name for name in outlets if name != article.source))
+    terms, spans = match_terms_spans(row)
     return ClaimedDelivery(
         id=row.id,
         rule=row.rule,
@@ -164,9 +165,9 @@ def _claimed(row: AnyRow, article: ArticleRow, outlets: tuple[str, ...]) -> Clai
         attempts=row.attempts,
         created_at=row.created_at,
         first_attempt_at=row.first_attempt_at,
-        terms=tuple(json.loads(row.terms)),
+        terms=terms,
         snippet=row.snippet,
-        spans=tuple((int(start), int(end)) for start, end in json.loads(row.spans)),
+        spans=spans,
         article=article,
         outlets=outlets,
     )

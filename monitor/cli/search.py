@@ -28,7 +28,7 @@ from monitor.pipeline.archive import rematch as rematch_rows
 from monitor.pipeline.archive import search as search_store
 from monitor.pipeline.articles import delivery_rows
 from monitor.pipeline.poll import Rules, compile_config_rules
-from monitor.wording import counted
+from monitor.wording import counted, plural_of
 from notifiers import Channels
 from notifiers.markup import mark_spans
 from storage import Store
@@ -120,8 +120,7 @@ def results_title(shown: int, found: int, *, complete: bool = True, noun: str = 
     if shown >= found:
         return counted(found, noun)
     total = f"{found:,}" + ("" if complete else "+")
-    plural = "stories" if noun == "story" else f"{noun}s"
-    return f"first {shown} of {total} {plural} (--limit to see more)"
+    return f"first {shown} of {total} {plural_of(noun)} (--limit to see more)"
 
 
 def _source_names(refs: list[str], config: Config | None, store: Store) -> list[str]:
