@@ -156,9 +156,11 @@ class StoryBand(SQLModel, table=True):
     `seen_at` is the article's `fetched_at`. The primary key (band, seen_at,
     article_id) is the look-up index: the copies within the cluster window are
     one range scan per key. On SQLite the table is that index (WITHOUT ROWID),
-    so each key costs one B-tree insert. Rows are never deleted: keys left by an
-    article's older text (an edit, an older fingerprint version) only bring it
-    up as a candidate, and candidates are compared by their current fingerprint.
+    so each key costs one B-tree insert. Keys left by an article's older text (an
+    edit, an older fingerprint version) stay: they only bring it up as a
+    candidate, and candidates are compared by their current fingerprint. Keys
+    older than the cluster window are never read; the daemon's daily job
+    deletes them (`Store.forget_story_keys`).
     """
 
     __tablename__ = "story_band"

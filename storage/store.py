@@ -271,6 +271,12 @@ class Store(StoreBase):
         with self._read("story outlets") as conn:
             return stories.cluster_outlets(conn, [cluster_id]).get(cluster_id, ())
 
+    def forget_story_keys(self, before: datetime) -> int:
+        """Drop the story index's keys of articles seen before `before` (they are
+        outside the cluster window); how many keys went."""
+        with self._write("forget story keys") as conn:
+            return stories.forget_keys(conn, before)
+
     def unfingerprinted_count(self, version: int) -> int:
         """How many articles have no fingerprint of this version (`db upgrade` fills them)."""
         with self._read("count unfingerprinted") as conn:

@@ -201,6 +201,15 @@ def stories(conn: Connection, since: datetime, min_outlets: int, limit: int) -> 
     ]
 
 
+def forget_keys(conn: Connection, before: datetime) -> int:
+    """Delete the band keys of articles seen before `before`; how many rows went.
+
+    Copies are looked for only within the cluster window, so older keys are
+    never read again; the articles keep their fingerprints and clusters.
+    """
+    return conn.execute(STORY_BAND.delete().where(STORY_BAND.c.seen_at < before)).rowcount
+
+
 def _stale(version: int) -> sa.ColumnElement[bool]:
     return sa.or_(ARTICLE.c.fingerprint_version.is_(None), ARTICLE.c.fingerprint_version != version)
 

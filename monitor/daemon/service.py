@@ -26,6 +26,7 @@ from monitor.metrics import RETENTION_PRUNED
 from monitor.pipeline.harvest import ParseSlots
 from monitor.pipeline.poll import PollContext, PollReport, compile_config_rules, poll_source
 from monitor.sources.extract import Extractor
+from monitor.wording import counted
 from notifiers import Channels
 from storage import StorageError, Store
 from storage.types import DueSource, HeldSource, PruneReport, ReplicaInfo, SourceSpec
@@ -276,6 +277,13 @@ class Daemon:
             changed.append("settings.http")
         if changed:
             log.warning("reload: %s take effect after a restart", ", ".join(changed))
+
+    async def forget_story_keys(self) -> int:
+        """Drop the story index's keys older than `settings.cluster_window`; how many."""
+        before = self.clock() - timedelta(seconds=self.config.settings.cluster_window)
+        forgotten = await asyncio.to_thread(self.store.forget_story_keys, before)
+        log.info("stories: forgot %s older than the cluster window", counted(forgotten, "key"))
+        return forgotten
 
     async def prune(self) -> PruneReport | None:
         """Apply `settings.retention` now (None when no retention is set)."""

@@ -86,12 +86,11 @@ def ops_server(daemon: Daemon, dispatch_seconds: float) -> WebServer:
 
 
 async def prune(daemon: Daemon) -> None:
-    """The retention job: prune the archive; a failure is logged, never raised.
+    """The daily job: drop story keys older than the cluster window, and apply
+    `settings.retention` when set; a failure is logged, never raised.
 
     Every replica's scheduler fires it; the day's claim lets one of them run it.
     """
-    if daemon.config.settings.retention is None:
-        return
     now = daemon.clock()
     day = now.astimezone(UTC).date().isoformat()
     try:
@@ -101,6 +100,7 @@ async def prune(daemon: Daemon) -> None:
         if not claimed:
             log.info("retention: another replica runs it today (%s)", day)
             return
+        await daemon.forget_story_keys()
         await daemon.prune()
     except StorageError as exc:  # tomorrow is another day; the archive is intact
         log.error("retention: %s", exc)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import io
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.config.load import load_config
 from monitor.daemon.service import Daemon, fetch_limits
+from monitor.daemon.tasks import prune
 from monitor.fetch import Fetcher
 from monitor.metrics import REGISTRY
+from monitor.pipeline.articles import fingerprinted, story_policy
 from notifiers import Channels
 from storage import ArticleIn, SourceSpec, Store
 from tests.helpers import newsmon
@@ -103,6 +106,41 @@ def test_the_daemons_retention_job_prunes_and_counts(tmp_path: Path) -> None:
     assert asyncio.run(job()) == 1
     assert bodies(url) == {"old": "", "new": "the full text of new"}
     assert REGISTRY.get_sample_value("newsmon_retention_pruned_articles_total") == before + 1
+
+
+def test_the_daily_job_forgets_story_keys_outside_the_cluster_window_without_retention(
+    tmp_path: Path,
+) -> None:
+    config_path, url = archive(tmp_path, None)
+    config_path.write_text("settings:\n  cluster_window: 2d\n" + config_path.read_text())
+    store = Store.open(url)
+    text = " ".join(f"word{n} of the wire story about ASEAN and Russia" for n in range(40))
+    stories = story_policy(2 * 86400)
+    try:
+        with store.engine.connect() as conn:
+            wire = conn.exec_driver_sql("SELECT id FROM source WHERE name = 'wire'").scalar_one()
+        for key, age in (("week-old", 7), ("today", 0)):
+            fresh = fingerprinted(replace(story(key), body=text, content_hash=f"fp-{key}"))
+            store.ingest(wire, quiet([fresh]), NOW - timedelta(days=age), stories)
+        with store.engine.connect() as conn:
+            before = conn.exec_driver_sql("SELECT count(*) FROM story_band").scalar_one()
+
+        async def daily() -> None:
+            async with Fetcher(fetch_limits(load_config(config_path, {}))) as fetcher:
+                channels = Channels({}, console=io.StringIO())
+                await prune(Daemon(load_config(config_path, {}), store, fetcher, channels))
+
+        asyncio.run(daily())
+        with store.engine.connect() as conn:
+            seen = conn.exec_driver_sql("SELECT DISTINCT seen_at FROM story_band").scalars()
+            left = [datetime.fromisoformat(str(at)).replace(tzinfo=UTC) for at in seen]
+            after = conn.exec_driver_sql("SELECT count(*) FROM story_band").scalar_one()
+    finally:
+        store.close()
+    assert before > 0
+    assert after == before // 2
+    assert [at.date() for at in left] == [NOW.date()]
+    assert bodies(url)["old"] == "the full text of old"  # no retention: bodies stay
 
 
 def test_db_prune_older_than_a_bare_number_asks_for_a_unit_and_deletes_nothing(

@@ -76,6 +76,31 @@ def test_a_copy_outside_the_cluster_window_starts_a_story_of_its_own(store: Stor
     assert late.cluster_id == late.id
 
 
+def band_rows(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.scalar(sa.text("SELECT count(*) FROM story_band")) or 0)
+
+
+def test_forgetting_keys_outside_the_window_keeps_stories_and_later_copies_joining(
+    store: Store,
+) -> None:
+    ids = add_sources(store, "fresh-news", "khmer-times", "vod")
+    [old] = store.ingest(ids["fresh-news"], [Candidate(wire("old"))], NOW, STORIES).new
+    later = NOW + STORIES.window + timedelta(days=1)
+    [recent] = store.ingest(ids["fresh-news"], [Candidate(wire("recent"))], later, STORIES).new
+    keys_each = band_rows(store) // 2
+
+    forgotten = store.forget_story_keys(later - STORIES.window)
+
+    assert (forgotten, band_rows(store)) == (keys_each, keys_each)
+    assert store.get_article(old.id) is not None
+    [joined] = store.ingest(
+        ids["khmer-times"], [Candidate(copy())], later + timedelta(hours=1), STORIES
+    ).new
+    assert joined.cluster_id == recent.id
+    assert store.forget_story_keys(later - STORIES.window) == 0
+
+
 def test_copies_are_found_through_the_band_index_not_a_scan(sqlite_url: str) -> None:
     store = Store.open(sqlite_url)
     try:
