@@ -91,7 +91,7 @@ def _table(title: str, bodies: list[bytes], rounds: int) -> float:
 def _kind(reason: str) -> str:
     """The kind of a fallback reason, without the entry number and the details."""
     reason = re.sub(r"^(?:(?:entry|item) \d+|feed|feed link): ", "", reason)
-    return re.split(r":| '| \(|\d", reason, maxsplit=1)[0].strip()
+    return re.split(r":| '| \(", reason, maxsplit=1)[0].strip()
 
 
 def main(argv: list[str]) -> None:

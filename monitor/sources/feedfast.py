@@ -9,14 +9,17 @@ the same `monitor.sources.feedentry.parsed_feed`) or the reason it cannot
 vouch for that, and the caller then asks feedparser. The checks are cheap
 next to feedparser itself:
 
-- before parsing: feedparser would read the body as clean UTF-8 (or ASCII)
-  with no complaint about its Content-Type, and expat (feedparser's strict
-  parser, namespaces on) finds it well-formed; otherwise feedparser reports
-  the body as malformed ("bozo") and reads it with its loose parser;
+- before parsing (`monitor.sources.feedprobe`): both would decode the body
+  alike (UTF-8, ASCII or declared ISO-8859-1) and feedparser would not
+  complain about its Content-Type; expat (feedparser's strict parser,
+  namespaces on) finds it well-formed, else feedparser reports it malformed
+  ("bozo") and reads it with its loose parser; no item has two titles,
+  summaries or authors, whose order the two parsers weigh differently;
 - after: feedparser-rs itself found no problem and as many entries as the
   body has item/entry tags, no resource limit of feedparser-rs was reached,
   and no value is one that feedparser would have rewritten or read otherwise
-  (see `_entry_problem`).
+  (see `_entry`). Where feedparser's rewriting is known exactly (entities in
+  attribute values, relative ids, no inherited author) it is done here.
 
 Summary and content are the same HTML up to serialisation: feedparser
 re-serialises markup while resolving relative links in it (``<br>`` becomes
@@ -28,16 +31,23 @@ the same.
 from __future__ import annotations
 
 import codecs
-import html.entities
 import re
 from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit, uses_relative
 
-from monitor.normalize.clean import clean_title
-from monitor.sources.feedentry import ParsedFeed, absolute_url, parsed_feed, plain_web_url
+from monitor.sources.feedentry import ParsedFeed, absolute_url, parsed_feed
 from monitor.sources.feedprobe import codec_problem, item_layout, layout_problem, malformed
+from monitor.sources.feedrewrite import (
+    base_free,
+    feedparser_urljoin,
+    link_problem,
+    markup_problem,
+    name_problem,
+    text_problem,
+    title_problem,
+    xml_attribute,
+)
 
 __all__ = ["read_fast"]
 
@@ -57,26 +67,6 @@ _ENTRY_FIELDS = (
     "author_detail", "published", "published_parsed", "updated", "updated_parsed",
 )  # fmt: skip
 _IS_PERMALINK = re.compile(rb"ispermalink", re.IGNORECASE)
-_ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9_]*);")
-_XML_REFERENCE = re.compile(r"&(#[0-9]+|#x[0-9a-fA-F]+|amp|lt|gt|quot|apos);")
-_XML_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
-# What feedparser's HTML re-serialisation (html._BaseHTMLProcessor, run while it resolves
-# relative links) changes in a way that changes the text: "<iframe .../>" loses its "/",
-# references to windows-1252 code points and named references without ";" are rewritten,
-# unknown named references lose their ";", "<!x" is escaped.
-_SELF_CLOSED = re.compile(r"<([A-Za-z][^\s/>]*)[^<>]*/>")
-_VOID = frozenset(
-    {
-        "area", "base", "basefont", "br", "col", "command", "embed", "frame", "hr", "img",
-        "input", "isindex", "keygen", "link", "meta", "param", "source", "track", "wbr",
-    }
-)  # fmt: skip
-_REFERENCE = re.compile(r"&(#?[A-Za-z0-9][-.A-Za-z0-9]*)(;?)")
-_DECLARATION = re.compile(r"<!(?!DOCTYPE|--|\[)", re.IGNORECASE)
-_C1_CONTROL = re.compile("[\x80-\x9f]")  # feedparser maps these to their windows-1252 characters
-_EXTRA_SLASHES = re.compile(r"^[A-Za-z][A-Za-z0-9+\-.]*:///")  # feedparser drops them
-_URI_FIXER = re.compile(r"^([A-Za-z][A-Za-z0-9+\-.]*://)(/*)(.*?)")  # feedparser's urls._urifixer
-_BASE_FREE = re.compile(r"(?:tag|urn):(?!//)")  # schemes urljoin leaves alone
 _TIME = r"(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?"  # no leap second, no 24:00
 _MONTH = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 # Dates whose reading is not in doubt: RFC 822 with an English weekday and a
@@ -117,36 +107,38 @@ def read_fast(body: bytes, content_type: str, base: str) -> ParsedFeed | str:
         return "feedparser-rs found no feed"
     if len(result.entries) != len(authored):
         return f"feedparser-rs found {len(result.entries)} entries for {len(authored)} item tags"
-    ids = _Ids(base, result.version, rebased=b"xml:base" in body)
-    ids.permalinks = not _IS_PERMALINK.search(body)
-    return _read(result, ids, authored)
+    return _read(result, _Ids(base, result.version, body), authored)
 
 
 class _Ids:
     """How feedparser resolves ids and links of this feed (mixin.pop, urls._urljoin)."""
 
-    def __init__(self, base: str, version: str, *, rebased: bool) -> None:
+    def __init__(self, base: str, version: str, body: bytes) -> None:
         self.base = base
         self.atom = version.startswith("atom")
-        # Atom ids are resolved, RSS guids unless isPermaLink says otherwise, RDF ids never
-        self.resolvable = self.atom or version in ("rss20", "rss091u", "rss091n", "rss092")
-        self.rebased = rebased  # xml:base: feedparser resolves against it, feedparser-rs not
-        self.permalinks = False  # no isPermaLink attribute: every RSS guid is resolved
+        # xml:base: feedparser resolves against it, feedparser-rs does not
+        self.rebased = b"xml:base" in body
+        # feedparser resolves the ids that may be permalinks: every Atom id and, when no
+        # isPermaLink attribute says otherwise, every RSS guid; RDF ids (rdf:about) never
+        self.resolved = self.atom or (
+            version.startswith("rss")
+            and version not in ("rss090", "rss10")
+            and not _IS_PERMALINK.search(body)
+        )
 
     def guid(self, raw: str) -> str | None:
         """feedparser's id for feedparser-rs's `raw` one, None if that is in doubt."""
-        resolved = _feedparser_urljoin(self.base, raw)
-        if resolved == raw and not (self.rebased and not _base_free(raw)):
+        if self.rebased:
+            return raw if base_free(raw) else None
+        resolved = feedparser_urljoin(self.base, raw)
+        if resolved == raw:
             return raw
-        if self.rebased or not self.resolvable or not (self.atom or self.permalinks):
-            return None
-        return resolved or None
+        return (resolved or None) if self.resolved else None
 
     def href(self, raw: str, *, attribute: bool) -> str | None:
         """feedparser's link for feedparser-rs's `raw` one, None if that is in doubt."""
-        # feedparser-rs keeps entities in attribute values; expat checked they are XML's
-        href = _XML_REFERENCE.sub(_xml_character, _attribute_space(raw)) if attribute else raw
-        if _EXTRA_SLASHES.match(href) or (self.rebased and href and not _base_free(href)):
+        href = xml_attribute(raw) if attribute else raw
+        if self.rebased and href and not base_free(href):
             return None
         return href
 
@@ -156,7 +148,7 @@ def _read(result: Any, ids: _Ids, authored: list[bool]) -> ParsedFeed | str:
     links = _links(feed.get("links"), ids, "max_links_per_feed")
     if isinstance(links, str):
         return f"feed: {links}"
-    reason = _title_problem(feed)
+    reason = title_problem(_str(feed.get("title")))
     if reason:
         return f"feed: {reason}"
     feed_view = {
@@ -199,7 +191,7 @@ def _entry(
     reason = (
         _limit_reached(contents, "max_content_blocks")
         or _limit_reached(view["authors"], "max_authors")
-        or _title_problem(view)
+        or title_problem(_str(view["title"]))
     )
     if reason:
         return reason
@@ -210,7 +202,7 @@ def _entry(
     link = ids.href(raw_link, attribute=ids.atom)
     if guid is None or link is None:
         return f"id {raw_id[:60]!r} or link {raw_link[:60]!r} that feedparser resolves"
-    reason = _link_problem(guid) or _link_problem(link)
+    reason = link_problem(guid) or link_problem(link)
     if reason:
         return reason
     if not authored:
@@ -219,11 +211,9 @@ def _entry(
             return "an author but no author element"
         view.update(author=None, author_detail=None, authors=[])
     author = _str(view["author"])
-    if _ENTITY.search(author):
-        return "entity left in author"
-    reason = _text_problem(author)
+    reason = name_problem(author)
     for markup in (_str(view["summary"]), *(c["value"] for c in contents)):
-        reason = reason or _text_problem(markup) or _markup_problem(markup)
+        reason = reason or text_problem(markup) or markup_problem(markup)
     if reason:
         return reason
     for field in ("published", "updated"):
@@ -247,73 +237,11 @@ def _links(links: Any, ids: _Ids, limit: str) -> list[dict[str, str]] | str:
             return "a link without href"
         # RSS <link> is element text, every other link an attribute
         href = ids.href(raw, attribute=ids.atom or rel != "alternate")
-        reason = "a link feedparser resolves" if href is None else _link_problem(href)
+        reason = "a link feedparser resolves" if href is None else link_problem(href)
         if reason:
             return reason
         view.append({"rel": rel, "href": href or ""})
     return view
-
-
-def _title_problem(node: Mapping[str, Any]) -> str | None:
-    title = _str(node.get("title"))
-    if _ENTITY.search(title):
-        return "entity left in title"
-    if clean_title(title) != " ".join(title.split()):
-        # feedparser reads it as HTML or as text by its own guess
-        return "title with markup, entities or non-NFC text"
-    return _text_problem(title)
-
-
-def _link_problem(href: str) -> str | None:
-    if _ENTITY.search(href):
-        return "entity left in link"
-    return _text_problem(href)
-
-
-def _text_problem(text: str) -> str | None:
-    """Why feedparser would give other text than `text`, or None."""
-    if text.isascii():
-        return None
-    if "\ufffd" in text:
-        return "U+FFFD"
-    if _C1_CONTROL.search(text):
-        return "C1 control character"
-    try:
-        # feedparser undoes UTF-8 read as ISO-8859-1 in every value it reads
-        if text.encode("iso-8859-1").decode("utf-8") != text:
-            return "UTF-8 read as ISO-8859-1"
-    except UnicodeError:
-        pass
-    return None
-
-
-def _markup_problem(markup: str) -> str | None:
-    """Why feedparser's re-serialised HTML may have other text than `markup`, or None."""
-    if "<" in markup:
-        for tag in _SELF_CLOSED.finditer(markup):
-            if tag.group(1).lower() not in _VOID:
-                return f"self-closed <{tag.group(1)[:20]}/> in HTML"
-        if _DECLARATION.search(markup):
-            return "'<!' in HTML"
-    if "&" in markup:
-        for reference in _REFERENCE.finditer(markup):
-            name, semicolon = reference.groups()
-            if _rewritten(name, semicolon=bool(semicolon)):
-                return f"reference &{name[:20]}{semicolon} in HTML"
-    return None
-
-
-def _rewritten(name: str, *, semicolon: bool) -> bool:
-    """True when feedparser's HTML processor writes this reference otherwise."""
-    if name.startswith("#"):
-        number = name[1:]
-        try:
-            code = int(number[1:], 16) if number[:1] in "xX" and number[1:] else int(number)
-        except ValueError:
-            return True
-        return not semicolon or 0x80 <= code <= 0x9F
-    known = name in html.entities.name2codepoint or name == "apos"
-    return known != semicolon
 
 
 def _markup_in(entry: Mapping[str, Any]) -> bool:
@@ -327,42 +255,6 @@ def _limit_reached(values: Any, limit: str) -> str | None:
     if isinstance(values, list) and isinstance(cap, int) and len(values) >= cap:
         return f"feedparser-rs limit {limit}"
     return None
-
-
-def _feedparser_urljoin(base: str, uri: str) -> str:
-    """feedparser's resolution of ids and links (urls._urljoin)."""
-    if _BASE_FREE.match(uri) or plain_web_url(uri):
-        return uri  # what urljoin would return, without its cost
-    try:
-        return urljoin(base, _URI_FIXER.sub(r"\1\3", uri))
-    except ValueError:
-        return ""
-
-
-def _base_free(uri: str) -> bool:
-    """True when resolving `uri` against any base gives `uri` (so xml:base cannot matter)."""
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return False
-    if not parts.scheme or not uri.startswith(parts.scheme):
-        return False
-    # urljoin returns a URI of another scheme as it is, one of the same scheme recomposed
-    return parts.scheme not in uses_relative or (bool(parts.netloc) and urlunsplit(parts) == uri)
-
-
-def _attribute_space(value: str) -> str:
-    """XML attribute-value normalisation: each line end, tab or newline is one space."""
-    return value.replace("\r\n", " ").replace("\r", " ").replace("\n", " ").replace("\t", " ")
-
-
-def _xml_character(reference: re.Match[str]) -> str:
-    name = reference.group(1)
-    if name.startswith("#x"):
-        return chr(int(name[2:], 16))
-    if name.startswith("#"):
-        return chr(int(name[1:]))
-    return _XML_ENTITIES[name]
 
 
 def _names(authors: Any) -> list[str]:

@@ -29,24 +29,59 @@ _APPLICATION_XML = (
 _TEXT_XML = ("text/xml", "text/xml-external-parsed-entity")
 # Codecs (by Python's name) read alike by both parsers, ASCII first.
 _ASCII_SUPERSETS = ("ascii", "utf-8", "iso8859-1")
-_XML_PI_ENCODING = re.compile(rb"""^<\?.*encoding=['"](.*?)['"].*\?>""")
+_TAG_REST = re.compile(rb"[^<>]*>")
+_QUOTE = re.compile(rb"['\"]")
 _ITEM_FIELD = re.compile(
     rb"<(/?)((?:[\w.-]+:)?(?:item|entry|image|title|description|summary|author|creator|link))"
     rb"[\s/>]"
 )
 _FAMILY = {
-    **dict.fromkeys((b"title", b"dc:title", b"media:title"), "title"),
     **dict.fromkeys(
-        (b"description", b"summary", b"itunes:summary", b"media:description", b"dc:description"),
+        (b"title", b"dc:title", b"media:title", b"atom:title", b"atom10:title"), "title"
+    ),
+    **dict.fromkeys(
+        (b"description", b"summary", b"itunes:summary", b"media:description", b"dc:description",
+         b"atom:summary", b"atom10:summary"),
         "summary",
     ),
-    **dict.fromkeys((b"author", b"dc:creator", b"dc:author", b"itunes:author"), "author"),
-}
+    **dict.fromkeys(
+        (b"author", b"dc:creator", b"dc:author", b"itunes:author", b"atom:author",
+         b"atom10:author"),
+        "author",
+    ),
+}  # fmt: skip
 _ITEM = frozenset({b"item", b"entry", b"rdf:item", b"rss:item", b"atom:entry"})
 _EMPTY_AUTHOR = re.compile(
     rb"<((?:[\w.-]+:)?(?:author|creator|name))(?:\s[^<>]*)?(?:/>|>\s*</\1\s*>)"
 )
 _RSS_AUTHOR_EMAIL = re.compile(rb"<author>[^<]*@")
+_XMLNS = re.compile(rb"""\sxmlns(?::([\w.-]+))?\s*=\s*["']([^"'<>]*)["']""")
+_ATOM = frozenset({b"atom", b"atom10"})
+_PREFIXES = {
+    b"http://purl.org/dc/elements/1.1/": frozenset({b"dc"}),
+    b"http://purl.org/dc/terms/": frozenset({b"dcterms"}),
+    b"http://search.yahoo.com/mrss/": frozenset({b"media"}),
+    b"http://search.yahoo.com/mrss": frozenset({b"media"}),
+    b"http://www.itunes.com/dtds/podcast-1.0.dtd": frozenset({b"itunes"}),
+    b"http://www.itunes.com/DTDs/Podcast-1.0.dtd": frozenset({b"itunes"}),
+    b"http://example.com/DTDs/PodCast-1.0.dtd": frozenset({b"itunes"}),
+    b"http://www.w3.org/2005/Atom": _ATOM,
+    b"http://purl.org/rss/1.0/modules/content/": frozenset({b"content"}),
+    b"http://www.w3.org/1999/02/22-rdf-syntax-ns#": frozenset({b"rdf"}),
+}
+_KNOWN_PREFIXES = frozenset().union(*_PREFIXES.values())
+_DEFAULT_NAMESPACES = frozenset(
+    {
+        b"",
+        b"http://www.w3.org/2005/Atom",
+        b"http://purl.org/atom/ns#",
+        b"http://purl.org/rss/1.0/",
+        b"http://my.netscape.com/rdf/simple/0.9/",
+        b"http://backend.userland.com/rss2",
+    }
+)
+_EMPTY_TITLE = re.compile(rb"<title(?:\s[^<>]*)?(?:/>|>\s*(?:<!\[CDATA\[\s*\]\]>\s*)?</title\s*>)")
+_XHTML_CONTENT = re.compile(rb"""type\s*=\s*["']xhtml["']""")
 _SOURCE_WITH_CHILDREN = re.compile(rb"<(?:atom:)?source(?:\s[^<>]*)?>\s*<(?!/)")
 _DCTERMS_DATE = re.compile(rb"<dcterms:(?:issued|modified|created)[\s/>]")
 
@@ -65,11 +100,9 @@ def codec_problem(body: bytes, content_type: str) -> tuple[str, str | None]:
         key, _, value = param.partition("=")
         if key.strip().lower() == "charset":
             charset = value.strip().strip("\"'")
-    unmarked = body.removeprefix(codecs.BOM_UTF8)
-    newline = unmarked.find(b"\n")
-    # on the whole first line, as feedparser does: the last "encoding=" there counts
-    in_xml = _XML_PI_ENCODING.match(unmarked if newline < 0 else unmarked[:newline])
-    declared = in_xml.group(1).decode("latin-1") if in_xml else ""
+    declared = _declared_encoding(body.removeprefix(codecs.BOM_UTF8))
+    if declared is None:
+        return "", "several encoding= on the first line"
     if media in _APPLICATION_XML or (media.startswith("application/") and media.endswith("+xml")):
         label = charset or declared or "utf-8"
     elif media in _TEXT_XML or (media.startswith("text/") and media.endswith("+xml")):
@@ -81,6 +114,8 @@ def codec_problem(body: bytes, content_type: str) -> tuple[str, str | None]:
         own = codecs.lookup(declared or "utf-8").name
     except LookupError:
         return "", f"unknown encoding {label!r} or {declared!r}"
+    if body.startswith(codecs.BOM_UTF8) and codec != "utf-8":
+        return "", f"a UTF-8 byte order mark on a body in {label}"
     if codec == "ascii" and body.isascii() and own in _ASCII_SUPERSETS:
         return "utf-8", None
     if codec != own or codec not in _ASCII_SUPERSETS[1:]:
@@ -91,6 +126,29 @@ def codec_problem(body: bytes, content_type: str) -> tuple[str, str | None]:
         except UnicodeDecodeError:
             return "", "not UTF-8"
     return codec, None
+
+
+def _declared_encoding(body: bytes) -> str | None:
+    """The encoding feedparser reads from the first line, "" if none, None if in doubt.
+
+    feedparser matches ``^<\\?.*encoding=['"](.*?)['"].*\\?>`` on the first line,
+    which backtracks badly on a long line with many "encoding="; with one, this
+    is the same match in linear time.
+    """
+    newline = body.find(b"\n")
+    line = body if newline < 0 else body[:newline]
+    if not line.startswith(b"<?"):
+        return ""
+    count = line.count(b"encoding=")
+    if count > 1:
+        return None
+    at = line.find(b"encoding=")
+    if count == 0 or at < 2 or line[at + 9 : at + 10] not in (b"'", b'"'):
+        return ""
+    close = _QUOTE.search(line, at + 10)
+    if close is None or line.find(b"?>", close.end()) < 0:
+        return ""
+    return line[at + 10 : close.start()].decode("latin-1")
 
 
 def malformed(body: bytes, codec: str) -> str | None:
@@ -113,6 +171,27 @@ def layout_problem(body: bytes) -> str | None:
         return "dcterms date"  # feedparser reads them as published/updated, feedparser-rs not
     if _SOURCE_WITH_CHILDREN.search(body):
         return "<source> with a title or author of its own"
+    if (b"dc:title" in body or b"media:title" in body) and _EMPTY_TITLE.search(body):
+        return "an empty title and dc:title or media:title"  # feedparser takes the other
+    if _XHTML_CONTENT.search(body):
+        return "xhtml content"  # feedparser unwraps its <div> by rules of its own
+    return _namespace_problem(body)
+
+
+def _namespace_problem(body: bytes) -> str | None:
+    """A namespace under another prefix than the one the element checks here expect.
+
+    feedparser knows elements by namespace (``<a10:author>`` is an Atom author),
+    the checks of this module by their usual prefix.
+    """
+    for found in _XMLNS.finditer(body):
+        prefix, uri = found.group(1), found.group(2).strip()
+        expected = _PREFIXES.get(uri)
+        if prefix is None:
+            if uri not in _DEFAULT_NAMESPACES:
+                return f"default namespace {uri.decode('latin-1')[:60]}"
+        elif prefix not in (expected or ()) and (expected or prefix in _KNOWN_PREFIXES):
+            return f"namespace prefix {prefix.decode('latin-1')[:20]}"
     return None
 
 
@@ -137,7 +216,8 @@ def item_layout(body: bytes) -> tuple[list[bool], str | None]:
             seen.clear()
             continue
         if name == b"image":  # an item's picture has a title and link of its own
-            in_image = not closing and body[body.find(b">", found.start()) - 1] != ord("/")
+            tag = _TAG_REST.match(body, found.end() - 1)
+            in_image = not closing and not (tag and tag.group().endswith(b"/>"))
             continue
         if not inside or in_image or closing:
             continue

@@ -220,6 +220,14 @@ def test_plain_feeds_take_the_fast_path_and_read_as_feedparser(
         (rss(PLAIN_ITEM.replace("reopened", "reopened &amp;#150;")), None, "reference"),
         # Atom
         (atom(ATOM_ENTRY + "<source><title>Elsewhere</title></source>"), None, "<source>"),
+        (atom(ATOM_ENTRY + '<summary type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">'
+              "x</div></summary>"), None, "xhtml content"),
+        # namespaces: feedparser knows elements by namespace, the checks by usual prefix
+        (rss(PLAIN_ITEM + "<a10:author>X</a10:author>").replace(
+            b"xmlns:dc=", b'xmlns:a10="http://www.w3.org/2005/Atom" xmlns:dc='), None,
+         "namespace prefix a10"),
+        (rss(PLAIN_ITEM + '<creator xmlns="http://purl.org/dc/elements/1.1/">X</creator>'), None,
+         "default namespace"),
         (atom(ATOM_ENTRY.replace("https://blog.example.net/a", "/a")).replace(
             b"<feed ", b'<feed xml:base="https://blog.example.net/" '), None, "resolves"),
         (atom(ATOM_ENTRY.replace('href="https://blog.example.net/a?x=1&amp;y=2"', 'href=""')),
@@ -261,6 +269,7 @@ def test_our_fixtures_read_the_same_on_the_fast_path(name: str) -> None:
 
 
 # --- generated feeds: whatever the fast path reads, it reads as feedparser ---------------
+
 
 def mostly(common: list[str], odd: list[str]) -> st.SearchStrategy[str]:
     """Mostly one of `common`, sometimes one of `odd`."""
