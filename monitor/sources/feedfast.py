@@ -18,8 +18,9 @@ next to feedparser itself:
 - after: feedparser-rs itself found no problem and as many entries as the
   body has item/entry tags, no resource limit of feedparser-rs was reached,
   and no value is one that feedparser would have rewritten or read otherwise
-  (see `_entry`). Where feedparser's rewriting is known exactly (entities in
-  attribute values, relative ids, no inherited author) it is done here.
+  (`monitor.sources.feedrewrite`, and `_entry` here). Where feedparser's
+  rewriting is known exactly (entities in attribute values, relative ids, no
+  inherited author) it is done here.
 
 Summary and content are the same HTML up to serialisation: feedparser
 re-serialises markup while resolving relative links in it (``<br>`` becomes

@@ -112,8 +112,8 @@ def codec_problem(body: bytes, content_type: str) -> tuple[str, str | None]:
     try:
         codec = codecs.lookup(label).name
         own = codecs.lookup(declared or "utf-8").name
-    except LookupError:
-        return "", f"unknown encoding {label!r} or {declared!r}"
+    except LookupError as exc:
+        return "", f"encoding: {exc}"
     if body.startswith(codecs.BOM_UTF8) and codec != "utf-8":
         return "", f"a UTF-8 byte order mark on a body in {label}"
     if codec == "ascii" and body.isascii() and own in _ASCII_SUPERSETS:

@@ -177,7 +177,7 @@ def test_plain_feeds_take_the_fast_path_and_read_as_feedparser(
         (rss(PLAIN_ITEM.replace("reopens", "réouvre")), {"Content-Type": "text/xml"},
          "encoding us-ascii"),
         (rss(), {"Content-Type": "text/html"}, "is not an XML type"),
-        (rss().replace(b"utf-8", b"bogus"), None, "unknown encoding"),
+        (rss().replace(b"utf-8", b"bogus"), None, "unknown encoding: bogus"),
         (rss(PLAIN_ITEM.replace("reopens", "reopens &#150; now")), None, "C1 control"),
         (rss(PLAIN_ITEM.replace("reopens", "Ã©tÃ©")), None, "UTF-8 read as ISO-8859-1"),
         # broken XML
