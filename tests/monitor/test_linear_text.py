@@ -23,6 +23,8 @@ from monitor.pipeline.timing import max_age_seconds
 from monitor.sources.encoding import html_charset
 from monitor.sources.extract import headline
 from monitor.sources.feedbytes import charset_hint, root_name, strip_doctype
+from monitor.sources.feedfast import read_fast
+from monitor.sources.feedprobe import codec_problem, item_layout, layout_problem
 
 SIZE = 1_000_000
 RATIO = 100  # times the linear pass
@@ -63,12 +65,30 @@ SHAPES = {
     "khmer": filled("\u1780\u17d2a"),
     "near": filled("NEAR/"),
     "fields": filled("title:"),
+    "encodings": filled(" encoding='x'", "<?xml"),
+    "authors": filled("<author "),
+    "prefixed-tags": filled("<dc:"),
+    "items": filled("<item>"),
+    "images": filled("<item><image "),
+    "titles": filled("<title ", "dc:title"),
+    "attributes": filled("<a b"),
+    "references": filled("&a"),
 }
 
 
 def _deep(text: str) -> str:
     # past libxml2's nesting limit html_to_text falls back to regexes
     return "<div>" * 3000 + text
+
+
+def _in_a_feed(text: str) -> object:
+    """read_fast over a well-formed feed whose description is `text`."""
+    body = (
+        '<rss version="2.0"><channel><title>t</title><item><title>t</title>'
+        f"<link>https://x.test/a</link><description><![CDATA[{text}]]></description>"
+        "</item></channel></rss>"
+    )
+    return read_fast(body.encode("utf-8"), "application/xml", "https://x.test/")
 
 
 def _query(text: str) -> object:
@@ -116,6 +136,19 @@ FUNCTIONS: dict[str, tuple[Callable[[str], Any], tuple[str, ...]]] = {
         lambda text: root_name(text.encode("utf-8")),
         ("doctypes", "comments", "xml-decls"),
     ),
+    "codec_problem": (
+        lambda text: codec_problem(text.encode("utf-8"), "application/xml"),
+        ("xml-decls", "encodings", "quotes"),
+    ),
+    "layout_problem": (
+        lambda text: layout_problem(text.encode("utf-8")),
+        ("open-tags", "authors", "prefixed-tags", "titles"),
+    ),
+    "item_layout": (
+        lambda text: item_layout(text.encode("utf-8")),
+        ("open-tags", "prefixed-tags", "items", "images", "attributes"),
+    ),
+    "read_fast": (_in_a_feed, ("open-tags", "attributes", "references", "xml-decls", "quotes")),
     "max_age_seconds": (max_age_seconds, ("max-age",)),
     "fold_text": (fold_text, ("khmer",)),
     "token_stream": (lambda text: token_stream(fold_text(text)), ("khmer", "separators")),
