@@ -15,8 +15,9 @@ conditional pass with the ETags it was given (all 304). Contenders:
 Rounds alternate the contenders (the order reversed every other round); the
 ratio is the median of the per-round ratios, each taken between runs seconds
 apart, so a load that comes and goes over the run weighs on both sides alike.
-CPU seconds per request are printed too: they move less with the load than
-wall time does. The load average before and after is printed. Not a test.
+CPU seconds per request are printed too (on a busy machine they move with
+the load as well, if less). The load average before and after is printed.
+Not a test.
 
     .venv/bin/python bench/fetch.py [--quick] [--rounds N] [--profile]
 
@@ -311,9 +312,9 @@ def main() -> None:
     print()
     cpu = {n: statistics.median(r["cpu"] for r in runs[n]) for n in CONTENDERS}
     print(
-        "CPU per request, bare aiohttp / newsmon Fetcher = "
-        f"{cpu['bare aiohttp'] / cpu['newsmon Fetcher']:.2f}× (the share of aiohttp's speed "
-        "the Fetcher's own work leaves, whatever the machine's load)"
+        "CPU seconds, bare aiohttp / newsmon Fetcher = "
+        f"{cpu['bare aiohttp'] / cpu['newsmon Fetcher']:.2f}× (medians; "
+        "the share of aiohttp's speed the Fetcher's own work leaves on an idle machine)"
     )
     for baseline in ("bare httpx", "bare aiohttp"):
         median, low, high = _ratio(runs, baseline)
