@@ -12,12 +12,19 @@ conditional pass with the ETags it was given (all 304). Contenders:
 - ``bare httpx``: one ``httpx.AsyncClient``, a semaphore of 50, nothing else;
 - ``bare aiohttp``: one ``aiohttp.ClientSession``, a semaphore of 50.
 
-Rounds alternate the contenders; the median round is reported. Not a test.
+Rounds alternate the contenders (the order reversed every other round); the
+ratio is the median of the per-round ratios, each taken between runs seconds
+apart, so a load that comes and goes over the run weighs on both sides alike.
+CPU seconds per request are printed too (on a busy machine they move with
+the load as well, if less). The load average before and after is printed.
+Not a test.
 
-    .venv/bin/python bench/fetch.py [--quick] [--profile]
+    .venv/bin/python bench/fetch.py [--quick] [--rounds N] [--profile]
 
 ``--profile`` also runs the Fetcher once under cProfile and prints where its
-time goes (cumulative, top functions).
+time goes (cumulative, top functions), and the Python function calls per
+request of the Fetcher and of the bare aiohttp loop: a count the machine's
+load does not move.
 """
 
 from __future__ import annotations
@@ -202,8 +209,10 @@ def _child(name: str, port: int, count: int, profile: bool) -> None:
     result: dict[str, Any] = {"ok": ok, "wall": wall, "cpu": cpu, "rss": _peak_rss_mb()}
     if profiler is not None:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("cumulative").print_stats(30)
         result["profile"] = out.getvalue()
+        result["calls"] = stats.total_calls  # type: ignore[attr-defined]
     print(json.dumps(result))
 
 
@@ -224,9 +233,33 @@ def _measure(name: str, port: int, count: int, profile: bool = False) -> dict[st
     return result
 
 
+def _load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def _rounds(port: int, count: int, rounds: int) -> dict[str, list[dict[str, Any]]]:
+    """Every contender once per round, the order reversed every other round."""
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in CONTENDERS}
+    for n in range(rounds):
+        for name in CONTENDERS if n % 2 == 0 else CONTENDERS[::-1]:
+            runs[name].append(_measure(name, port, count))
+    return runs
+
+
+def _ratio(runs: dict[str, list[dict[str, Any]]], baseline: str) -> tuple[float, float, float]:
+    """The Fetcher's speed over `baseline`'s, per round (both measured minutes apart at most):
+    the median and the spread."""
+    ratios = [
+        theirs["wall"] / ours["wall"]
+        for ours, theirs in zip(runs["newsmon Fetcher"], runs[baseline], strict=True)
+    ]
+    return statistics.median(ratios), min(ratios), max(ratios)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="500 URLs, one round")
+    parser.add_argument("--quick", action="store_true", help="500 URLs, 3 rounds")
+    parser.add_argument("--rounds", type=int, help="rounds (default: 5, or 3 with --quick)")
     parser.add_argument("--profile", action="store_true", help="also cProfile the Fetcher")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -235,18 +268,20 @@ def main() -> None:
     if args.child:
         _child(args.child, args.port, args.count, args.profile)
         return
-    count, rounds = (500, 1) if args.quick else (2000, 3)
+    count, rounds = (500, 3) if args.quick else (2000, 5)
+    rounds = args.rounds or rounds
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
     server = ctx.Process(target=_serve, args=(count, child), daemon=True)
     server.start()
+    load_before = _load()
     try:
         port = parent.recv()
-        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in CONTENDERS}
-        for _ in range(rounds):
-            for name in CONTENDERS:
-                runs[name].append(_measure(name, port, count))
-        profiled = _measure("newsmon Fetcher", port, count, profile=True) if args.profile else None
+        runs = _rounds(port, count, rounds)
+        profiled = {
+            name: _measure(name, port, count, profile=True)
+            for name in (("newsmon Fetcher", "bare aiohttp") if args.profile else ())
+        }
     finally:
         server.terminate()
         server.join()
@@ -254,25 +289,39 @@ def main() -> None:
     requests = 2 * count
     print(
         f"Polling {count} URLs at concurrency {CONCURRENCY}: a full pass (200) then a "
-        f"conditional pass (304); median of {rounds} alternating round(s)"
+        f"conditional pass (304); median of {rounds} alternating round(s); "
+        f"load average {load_before} before, {_load()} after"
     )
-    print("| client | req/s | wall s | CPU s | peak RSS MB |")
-    print("| --- | --- | --- | --- | --- |")
-    rate: dict[str, float] = {}
+    print("| client | req/s | wall s | CPU s | CPU µs/request | peak RSS MB |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for name in CONTENDERS:
         wall = statistics.median(r["wall"] for r in runs[name])
         cpu = statistics.median(r["cpu"] for r in runs[name])
         rss = max(r["rss"] for r in runs[name])
-        rate[name] = requests / wall
-        print(f"| {name} | {rate[name]:.0f} | {wall:.2f} | {cpu:.2f} | {rss:.0f} |")
-    if profiled is not None:
+        print(
+            f"| {name} | {requests / wall:,.0f} | {wall:.2f} | {cpu:.2f} | "
+            f"{cpu / requests * 1e6:.0f} | {rss:.0f} |"
+        )
+    if profiled:
         print()
         print("cProfile of the Fetcher (cumulative, top 30):")
-        print(profiled["profile"])
+        print(profiled["newsmon Fetcher"]["profile"])
+        # Unlike seconds, the count of Python calls does not move with the machine's load.
+        for name, result in profiled.items():
+            print(f"Python function calls per request, {name}: {result['calls'] / requests:.0f}")
     print()
-    ours = rate["newsmon Fetcher"]
-    print(f"ratio: newsmon Fetcher / bare httpx = {ours / rate['bare httpx']:.2f}x")
-    print(f"ratio: newsmon Fetcher / bare aiohttp = {ours / rate['bare aiohttp']:.2f}x")
+    cpu = {n: statistics.median(r["cpu"] for r in runs[n]) for n in CONTENDERS}
+    print(
+        "CPU seconds, bare aiohttp / newsmon Fetcher = "
+        f"{cpu['bare aiohttp'] / cpu['newsmon Fetcher']:.2f}× (medians; "
+        "the share of aiohttp's speed the Fetcher's own work leaves on an idle machine)"
+    )
+    for baseline in ("bare httpx", "bare aiohttp"):
+        median, low, high = _ratio(runs, baseline)
+        print(
+            f"ratio: newsmon Fetcher / {baseline} = {median:.2f}× "
+            f"(per round {low:.2f}–{high:.2f}×; req/s, median of the rounds)"
+        )
 
 
 if __name__ == "__main__":

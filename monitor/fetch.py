@@ -1,16 +1,20 @@
 """HTTP fetching: the one module that speaks HTTP (DESIGN §2, §3 Politeness).
 
-`Fetcher` sends httpx requests through shared transports (`monitor.fetch_guard`,
-aiohttp underneath) and applies the politeness rules:
+`Fetcher` sends GETs through shared transports (`monitor.fetch_guard`, aiohttp
+underneath) and applies the politeness rules:
 a per-host and a global concurrency limit, conditional GET, a whole-fetch
 deadline, at most `max_redirects` redirects and a cap on the decompressed body.
-Every failure leaves as `FetchError("fetch: <subject>: <what>")`; no httpx type
-crosses this module's boundary, so the transport can be swapped here alone.
-There is no `httpx.AsyncClient`: its cookie, auth and redirect machinery cost
-more than the request itself (bench/fetch.py), and newsmon keeps no cookies.
+URLs are httpx's (`httpx.URL`: parsing, normalising, joining a redirect's
+Location) and so are the transport's errors, described here; every failure
+leaves as `FetchError("fetch: <subject>: <what>")`. No httpx type crosses this
+module's boundary, so the transport can be swapped here alone. There is no
+`httpx.AsyncClient` and no `httpx.Request`/`Response` per fetch: the client's
+cookie, auth and redirect machinery and the models cost more than the request
+itself (bench/fetch.py), newsmon keeps no cookies, and it reads a handful of
+fields once.
 
-Redirects are followed by hand and bodies are decompressed by us rather than by
-httpx (`monitor.fetch_response`, pure of httpx, which also holds `Response`),
+Redirects are followed by hand and bodies are decompressed by us
+(`monitor.fetch_response`, pure of httpx, which also holds `Response`),
 so neither a redirect body nor a gzip bomb is ever inflated past the cap.
 
 Every request and redirect hop passes the egress policy (`monitor.egress`) on
@@ -29,8 +33,6 @@ import http
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal
@@ -39,7 +41,7 @@ import httpx
 
 from monitor.egress import EgressPolicy, Network, home_networks, parse_network
 from monitor.errors import FetchError
-from monitor.fetch_guard import EgressRefused, GuardedTransport
+from monitor.fetch_guard import Answer, EgressRefused, GuardedTransport, Target, parse_target
 from monitor.fetch_response import Response, parse_retry_after, read_body, retry_after
 
 __all__ = ["FetchLimits", "Fetcher", "Origin", "Response", "parse_retry_after"]
@@ -85,10 +87,10 @@ class Fetcher:
             "Accept-Encoding": ACCEPT_ENCODING,
         }
         self._allowed: tuple[Network, ...] = tuple(parse_network(n) for n in limits.allow_networks)
+        self._config_policy = EgressPolicy(private_ok=True, allowed=self._allowed)
         # subject -> the private networks its configured URL was last reached in.
         self._homes: dict[str, tuple[Network, ...]] = {}
         self._global = asyncio.Semaphore(limits.concurrency)
-        # Entries are dropped when unused, so months of article hosts don't pile up.
         self._hosts: dict[str, _HostSlot] = {}
         self._extra: dict[str, tuple[str, dict[str, str]]] = {}
         self.use_source_headers(limits.source_headers)
@@ -126,12 +128,12 @@ class Fetcher:
     def _transport(self, policy: EgressPolicy) -> GuardedTransport:
         transport = self._transports.get(policy)
         if transport is None:
-            transport = self._transports[policy] = GuardedTransport(policy)
+            transport = self._transports[policy] = GuardedTransport(policy, self._headers)
         return transport
 
     def _policy(self, origin: Origin, subject: str) -> EgressPolicy:
         if origin == "config":
-            return EgressPolicy(private_ok=True, allowed=self._allowed)
+            return self._config_policy
         return EgressPolicy(allowed=self._allowed + self._homes.get(subject, ()))
 
     async def get(
@@ -154,7 +156,7 @@ class Fetcher:
         if not self._open:
             raise RuntimeError("Fetcher.get() called outside 'async with Fetcher(...)'")
         try:
-            target = httpx.URL(url)
+            target = parse_target(url)
         except httpx.InvalidURL as exc:
             raise FetchError(f"fetch: {subject}: invalid URL {url!r}: {exc}") from None
         problem = _url_problem(target)
@@ -162,7 +164,7 @@ class Fetcher:
             raise FetchError(f"fetch: {subject}: invalid URL {url!r}: {problem}")
         deadline = self._limits.timeout if timeout is None else timeout
         connect = min(self._limits.connect_timeout, deadline)
-        headers = dict(self._headers)
+        headers: dict[str, str] = {}  # beyond the transport's own (self._headers)
         extra = self._extra.get(subject)
         private: tuple[str, ...] = ()  # the source's own headers: never sent to another host
         if extra is not None and target.host == extra[0]:
@@ -172,34 +174,8 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        # httpx's types and transport interface without its client: the client's
-        # cookie, auth and redirect machinery cost more than the request (bench/fetch.py).
-        # Cookies are neither sent nor kept, redirects are followed by hand below.
-        request = httpx.Request(
-            "GET",
-            target,
-            headers=headers,
-            extensions={"timeout": httpx.Timeout(deadline, connect=connect).as_dict()},
-        )
-        async with self._slot(target.host):
-            # The deadline starts once a slot is ours: queueing is not the server's fault.
-            started = time.monotonic()
-            hop = _Hop(request, origin, private=private)
-            try:
-                async with asyncio.timeout(deadline):
-                    return await self._exchange(hop, url, subject, started)
-            except EgressRefused as exc:
-                raise FetchError(f"fetch: {subject}: {exc} for {hop.request.url}") from None
-            except TimeoutError:
-                raise FetchError(f"fetch: {subject}: {hop.timed_out(deadline)}") from None
-            except httpx.HTTPError as exc:
-                what = _describe(exc, deadline, connect)
-                if isinstance(exc, httpx.ReadTimeout):
-                    what = hop.timed_out(deadline)
-                raise FetchError(f"fetch: {subject}: {what}") from exc
-
-    @asynccontextmanager
-    async def _slot(self, host: str) -> AsyncIterator[None]:
+        hop = _Hop(target, origin, headers, private)
+        host = target.host
         slot = self._hosts.get(host)
         if slot is None:
             slot = self._hosts[host] = _HostSlot(
@@ -209,61 +185,75 @@ class Fetcher:
         try:
             # Host first: a task queued behind a busy host must not hold a global slot.
             async with slot.semaphore, self._global:
-                yield
+                return await self._fetch(hop, url, subject, deadline, connect)
         finally:
             slot.users -= 1
-            if slot.users == 0:
+            if slot.users == 0:  # dropped when unused: months of article hosts don't pile up
                 del self._hosts[host]
 
-    async def _exchange(self, hop: _Hop, url: str, subject: str, started: float) -> Response:
+    async def _fetch(
+        self, hop: _Hop, url: str, subject: str, deadline: float, connect: float
+    ) -> Response:
+        # The deadline starts once a slot is ours: queueing is not the server's fault.
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(deadline):
+                return await self._exchange(hop, url, subject, started, connect)
+        except EgressRefused as exc:
+            raise FetchError(f"fetch: {subject}: {exc} for {hop.target.text}") from None
+        except TimeoutError:
+            raise FetchError(f"fetch: {subject}: {hop.timed_out(deadline)}") from None
+        except httpx.HTTPError as exc:
+            what = _describe(exc, deadline, connect)
+            if isinstance(exc, httpx.ReadTimeout):
+                what = hop.timed_out(deadline)
+            raise FetchError(f"fetch: {subject}: {what}") from exc
+
+    async def _exchange(
+        self, hop: _Hop, url: str, subject: str, started: float, connect: float
+    ) -> Response:
         for _ in range(self._limits.max_redirects + 1):
             transport = self._transport(self._policy(hop.origin, subject))
-            response = await transport.handle_async_request(hop.request)
+            answer = await transport.get(hop.target, hop.headers, connect)
             hop.answered = True
             try:
                 if hop.origin == "config":
-                    self._homes[subject] = _home_networks(_peer(response))
-                following = _next_request(response, hop.request)
+                    self._homes[subject] = _home_networks(answer.peer)
+                following = _redirect_target(answer)
                 if following is None:
-                    return await self._receive(response, url, subject, started)
+                    return await self._receive(answer, url, subject, started)
             finally:
-                await response.aclose()
-            problem = _url_problem(following.url)
+                answer.release()
+            problem = _url_problem(following)
             if problem is not None:
                 raise FetchError(
-                    f"fetch: {subject}: redirect to invalid URL {str(following.url)!r}: {problem}"
+                    f"fetch: {subject}: redirect to invalid URL {following.text!r}: {problem}"
                 )
-            if following.url.host != hop.request.url.host:
-                for name in hop.private:  # a source's cookies and tokens stay with its host
-                    following.headers.pop(name, None)
+            if following.host != hop.target.host and hop.private:
+                # A source's cookies and tokens stay with its host.
+                hop.headers = {k: v for k, v in hop.headers.items() if k not in hop.private}
             # A redirect target is the server's word, not the operator's.
-            hop.request, hop.origin, hop.answered = following, "document", False
+            hop.target, hop.origin, hop.answered = following, "document", False
         raise FetchError(
             f"fetch: {subject}: too many redirects (more than {self._limits.max_redirects})"
         )
 
-    async def _receive(
-        self, response: httpx.Response, url: str, subject: str, started: float
-    ) -> Response:
-        status = response.status_code
-        # The transport decoded them as latin-1; .items() would guess an encoding per call.
-        headers = {
-            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers.raw
-        }
+    async def _receive(self, answer: Answer, url: str, subject: str, started: float) -> Response:
+        status, headers = answer.status, answer.headers
         if status == 304:
             body = b""
         elif 200 <= status < 300:
-            body = await read_body(response.aiter_raw(), headers, subject, self._limits.max_bytes)
+            body = await read_body(answer.chunks(), headers, subject, self._limits.max_bytes)
             if not body and status == 200:
                 raise FetchError(f"fetch: {subject}: empty response")
         else:
             raise FetchError(
-                f"fetch: {subject}: HTTP {status} {_reason(response)}".rstrip(),
+                f"fetch: {subject}: HTTP {status} {_reason(answer)}".rstrip(),
                 retry_after=retry_after(headers),
             )
         return Response(
             url=url,
-            final_url=str(response.url),
+            final_url=answer.target.text,
             status=status,
             headers=headers,
             body=body,
@@ -275,10 +265,11 @@ class Fetcher:
 class _Hop:
     """The request in flight: which hop of a redirect chain, and whether it was answered."""
 
-    request: httpx.Request
+    target: Target
     origin: Origin
-    answered: bool = False
+    headers: dict[str, str]
     private: tuple[str, ...] = ()  # header names not to carry to another host
+    answered: bool = False
 
     def timed_out(self, deadline: float) -> str:
         if self.answered:
@@ -286,36 +277,28 @@ class _Hop:
         return f"no response within {deadline:g}s"
 
 
-def _next_request(response: httpx.Response, request: httpx.Request) -> httpx.Request | None:
-    """The GET a redirect asks for (as httpx's client builds it), None when no redirect."""
-    if not response.has_redirect_location:
+def _redirect_target(answer: Answer) -> Target | None:
+    """The URL a redirect points at (resolved as httpx's client does), None when no redirect."""
+    location = answer.location
+    if location is None:
         return None
-    location = response.headers["Location"]
+    request = answer.target.url
     try:
         url = httpx.URL(location)
     except httpx.InvalidURL as exc:
         message = f"Invalid URL in location header: {exc}."
-        raise httpx.RemoteProtocolError(message, request=request) from None
+        raise httpx.RemoteProtocolError(message, request=httpx.Request("GET", request)) from None
     if url.scheme and not url.host:  # "https:///path" means the same host
-        url = url.copy_with(host=request.url.host)
+        url = url.copy_with(host=request.host)
     if url.is_relative_url:
-        url = request.url.join(url)
-    if request.url.fragment and not url.fragment:
-        url = url.copy_with(fragment=request.url.fragment)
-    headers = httpx.Headers(request.headers)
-    headers.pop("Host", None)  # httpx.Request sets it for the new URL
-    return httpx.Request("GET", url, headers=headers, extensions=request.extensions)
+        url = request.join(url)
+    if request.fragment and not url.fragment:
+        url = url.copy_with(fragment=request.fragment)
+    return Target.of(url)
 
 
 # Pure, and asked after every configured URL's answer: remembered per peer address.
 _home_networks = functools.lru_cache(maxsize=1024)(home_networks)
-
-
-def _peer(response: httpx.Response) -> tuple[str, ...]:
-    """The address the response came from, as far as the connection tells."""
-    stream = response.extensions.get("network_stream")
-    address = stream.get_extra_info("server_addr") if stream is not None else None
-    return (str(address[0]),) if isinstance(address, tuple) and address else ()
 
 
 @dataclass(slots=True)
@@ -324,7 +307,7 @@ class _HostSlot:
     users: int = 0
 
 
-def _url_problem(url: httpx.URL) -> str | None:
+def _url_problem(url: Target) -> str | None:
     if url.scheme not in ("http", "https"):
         return "use http:// or https://"
     if not url.host:
@@ -332,11 +315,11 @@ def _url_problem(url: httpx.URL) -> str | None:
     return None
 
 
-def _reason(response: httpx.Response) -> str:
+def _reason(answer: Answer) -> str:
     try:
-        return http.HTTPStatus(response.status_code).phrase
+        return http.HTTPStatus(answer.status).phrase
     except ValueError:
-        return response.reason_phrase
+        return answer.reason
 
 
 def _describe(exc: httpx.HTTPError, deadline: float, connect: float) -> str:

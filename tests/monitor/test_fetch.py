@@ -206,6 +206,28 @@ def test_cookies_are_not_carried_between_fetches(httpserver: HTTPServer) -> None
     assert "Cookie" not in httpserver.log[1][0].headers
 
 
+def test_source_headers_follow_a_redirect_on_its_host_but_not_to_another(
+    httpserver: HTTPServer,
+) -> None:
+    # The source lives at localhost; 127.0.0.1 is the same server under another host name.
+    elsewhere = httpserver.url_for("/feed").replace("localhost", "127.0.0.1")
+    httpserver.expect_request("/r0").respond_with_data("", status=302, headers={"Location": "/r1"})
+    httpserver.expect_request("/r1").respond_with_data(
+        "", status=302, headers={"Location": elsewhere}
+    )
+    httpserver.expect_request("/feed").respond_with_data(FEED)
+    pairs = (("Cookie", "s=SECRET"), ("user-agent", "members-only/2.0"))
+    limits = FetchLimits(UA, source_headers=(("fresh-news", httpserver.url_for("/"), pairs),))
+    assert run(fetch(httpserver.url_for("/r0"), limits)).final_url == elsewhere
+    first, second, third = (request for request, _ in httpserver.log)
+    for request in (first, second):
+        assert request.headers["Cookie"] == "s=SECRET"
+        # A source's header replaces newsmon's own of the same name, whatever its case.
+        assert request.headers.getlist("User-Agent") == ["members-only/2.0"]
+    assert "Cookie" not in third.headers
+    assert third.headers.getlist("User-Agent") == [UA]
+
+
 # --- failures and their messages --------------------------------------------------------------
 
 
