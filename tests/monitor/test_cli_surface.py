@@ -202,9 +202,10 @@ def test_shell_completion_completes_commands_and_their_options() -> None:
 
 
 def test_install_completion_writes_the_bash_script(tmp_path: Path) -> None:
-    result = run_newsmon(
-        "--install-completion", "bash", env={"HOME": str(tmp_path), "SHELL": "/bin/bash"}
-    )
+    # Typer detects the user's shell from the process tree, which a test runner's
+    # worker may not have; its switch makes --install-completion take the name.
+    env = {"HOME": str(tmp_path), "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+    result = run_newsmon("--install-completion", "bash", env=env)
     assert result.returncode == 0, result.stderr
     assert "bash completion installed" in result.stdout
     script = (tmp_path / ".bash_completions" / "newsmon.sh").read_text()
