@@ -20,7 +20,9 @@ It prints p50/p95 per query and method, whether both returned the same 50
 articles, and the ratio of the p50s over all queries. The SQLite archive is
 kept under the temp directory, keyed by size, seed and schema revision, so a
 rerun starts at once; the PostgreSQL one lives in a database created for the
-run (``newsmon_bench_search`` at 127.0.0.1:5432) and dropped after it.
+run (``newsmon_bench_search`` at 127.0.0.1:5432) and dropped after it; loading
+costs ~12 ms per article there (the generated tsvector column over the body),
+so the default 200,000 take ~40 minutes on a 2-core box (``--postgres N``).
 
     .venv/bin/python bench/search.py [--quick] [--sqlite N] [--postgres N] [--runs R]
 """
@@ -238,6 +240,8 @@ def report(backend: str, size: int, timings: list[Timing]) -> float:
         f"{percentile(every_ours, 95) * 1000:.1f} ms; raw p50 {raw_p50 * 1000:.1f} ms, "
         f"p95 {percentile(every_raw, 95) * 1000:.1f} ms (load {os.getloadavg()[0]:.2f})"
     )
+    each = [statistics.median(t.newsmon) / statistics.median(t.raw) for t in timings]
+    print(f"per query: median × {statistics.median(each):.2f}, worst × {max(each):.2f}")
     ratio = ours_p50 / raw_p50
     print(f"ratio ({backend}): newsmon search p50 / raw p50 = {ratio:.2f}×")
     return ratio
@@ -310,7 +314,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100,000 / 20,000 articles")
     parser.add_argument("--sqlite", type=int, help="articles on SQLite (default 1,000,000)")
-    parser.add_argument("--postgres", type=int, help="articles on PostgreSQL (default 200,000)")
+    parser.add_argument(
+        "--postgres", type=int, help="articles on PostgreSQL (default 200,000; 0: skip)"
+    )
     parser.add_argument("--runs", type=int, default=7, help="timed runs per query and method")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()

@@ -116,6 +116,11 @@ class Store(StoreBase):
         with self._write("record poll") as conn:
             sources.record_poll(conn, result)
 
+    def source_names(self) -> list[str]:
+        """The names of the active sources, sorted (`source_statuses` without the counts)."""
+        with self._read("source names") as conn:
+            return sources.active_source_names(conn)
+
     def source_statuses(self, now: datetime) -> list[SourceStatus]:
         """The active sources with status ok | backoff | error | paused and article counts."""
         with self._read("source statuses") as conn:

@@ -50,15 +50,15 @@ def fts5_query(words: Sequence[str]) -> str:
 
 
 def _fts5_clauses(clauses: Sequence[Clause]) -> str:
-    """``("a" AND "b") NOT ("c" OR "d") OR ...``: any clause, each its words without its
-    excluded ones."""
+    """``(("a" AND "b") NOT ("c" OR "d")) OR ...``: any clause, each its words without
+    its excluded ones."""
     parts = []
     for required, excluded in clauses:
         expression = fts5_query(required)
         if not expression:
             return ""  # a clause without a word holds every article: no narrowing
         left_out = " OR ".join(term for term in map(_fts5_word, excluded) if term)
-        parts.append(f"({expression})" + (f" NOT ({left_out})" if left_out else ""))
+        parts.append(f"(({expression}) NOT ({left_out}))" if left_out else f"({expression})")
     return " OR ".join(parts)
 
 

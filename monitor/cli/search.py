@@ -165,7 +165,7 @@ def results_title(shown: int, found: int, *, complete: bool = True, noun: str = 
 
 def source_names(refs: list[str], config: Config | None, store: Store) -> list[str]:
     """Source names for --source values (names or tag:NAME); unknown ones are usage errors."""
-    stored = {s.name for s in store.source_statuses(datetime.now(UTC))}
+    stored = set(store.source_names())
     configured = [s.name for s in config.sources] if config else []
     known = list(dict.fromkeys([*configured, *sorted(stored)]))
     tags: dict[str, list[str]] = {}

@@ -19,6 +19,7 @@ import heapq
 import itertools
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from math import prod
 
@@ -202,8 +203,11 @@ class Searcher:
         self._clauses = candidate_clauses(tree)
         self._exact = index_clauses(tree)
         self._matcher = Matcher([spec])
-        # Candidates the index holds for (words, since, source), when `rows` read them all.
-        self._candidates: dict[tuple[tuple[str, ...], datetime | None, object], int] = {}
+        # Candidates the index gave `rows` for (words, since, source): how many, and
+        # whether that was all of them.
+        self._candidates: dict[tuple[tuple[str, ...], datetime | None, object], _Read] = {}
+        # Each candidate read and checked so far: its row when it matches, else None.
+        self._verdicts: dict[int, ArticleRow | None] = {}
         # Bodies enter the index in batches; search must see every body stored so far.
         while index and store.index_bodies(5000):
             pass
@@ -242,9 +246,9 @@ class Searcher:
         if self._exact is None:
             return len(self.rows(since=since, source=source, limit=cap))
         if len(self._exact) == 1 and not self._exact[0][1]:  # words only: the candidates
-            known = self._candidates.get((self._exact[0][0], since, _key(source)))
-            if known is not None:
-                return min(known, cap)
+            read = self._candidates.get((self._exact[0][0], since, _key(source)))
+            if read is not None and (read.complete or read.count >= cap):
+                return min(read.count, cap)
         return self._store.count_matches(self._exact, since=since, source=source, cap=cap)
 
     def explain(self, rows: Sequence[ArticleRow]) -> list[tuple[ArticleRow, Match]]:
@@ -267,25 +271,39 @@ class Searcher:
         # Sorting is over every candidate whatever the cap: reading up to a thousand ids
         # costs little more than fifty, and lets `count` answer from them.
         cap = max(4 * limit, 1000)
-        checked: set[int] = set()
-        found: list[ArticleRow] = []
         while True:
             ids = self._store.search_ids(words, since=since, source=source, limit=cap)
-            if len(ids) < cap:
-                self._candidates[(tuple(words), since, _key(source))] = len(ids)
-            waiting = [i for i in ids if i not in checked]
-            while waiting and len(found) < limit:
-                size = max(limit - len(found), 50)
-                page, waiting = waiting[:size], waiting[size:]
-                checked.update(page)
-                found.extend(self._matching(self._store.articles(page)))
+            self._candidates[(tuple(words), since, _key(source))] = _Read(len(ids), len(ids) < cap)
+            found = self._checked(ids, limit)
             if len(found) >= limit or len(ids) < cap or cap >= _MAX_CANDIDATES:
-                return found[:limit]
+                return found
             cap *= 4  # the exact evaluator rejected many candidates: look further back
+
+    def _checked(self, ids: list[int], limit: int) -> list[ArticleRow]:
+        """The first `limit` of `ids` that match, newest first; rows not checked yet are
+        read a page at a time, and only until `limit` match."""
+        found: list[ArticleRow] = []
+        start = 0
+        while start < len(ids) and len(found) < limit:
+            page = ids[start : start + max(limit - len(found), 50)]
+            unknown = [i for i in page if i not in self._verdicts]
+            for i in unknown:
+                self._verdicts[i] = None  # gone since: no longer stored
+            for match in self._matching(self._store.articles(unknown)):
+                self._verdicts[match.id] = match
+            found.extend(row for i in page if (row := self._verdicts[i]) is not None)
+            start += len(page)
+        return found[:limit]
 
     def _matching(self, rows: Iterable[ArticleRow]) -> Iterator[ArticleRow]:
         names = self._matcher.names
         return (row for row in rows if names(document_of_row(row)))
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    count: int
+    complete: bool
 
 
 def _key(source: str | Sequence[str] | None) -> object:

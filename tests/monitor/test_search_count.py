@@ -93,11 +93,20 @@ def test_count_is_the_number_of_matches(store: Store, query: str, expected: int)
     assert searcher.count(cap=3) == min(expected, 3)
 
 
-def test_count_applies_since_and_source(store: Store) -> None:
-    searcher = Searcher(store, "ASEAN OR Russia")
+@pytest.mark.parametrize("query", ["ASEAN OR Russia", "Russia* OR ASEAN -Zanzibar"])
+def test_count_applies_since_and_source(store: Store, query: str) -> None:
+    searcher = Searcher(store, query)
     assert searcher.count(source="desk") == 5
     assert searcher.count(source=["wire"], since=NOW - timedelta(days=1)) == 9
     assert searcher.count(source="nobody") == 0
+
+
+def test_count_of_words_alone_is_the_candidates_the_rows_read(store: Store) -> None:
+    searcher = Searcher(store, "ASEAN")
+    assert searcher.count(since=NOW - timedelta(days=1)) == 9  # before any rows: a COUNT
+    assert len(searcher.rows(limit=2, source="wire")) == 2  # reads every candidate id
+    assert searcher.count(source="wire") == 12
+    assert searcher.count(source="wire", cap=5) == 5
 
 
 def test_the_index_counts_text_the_evaluator_tokenises_apart(store: Store) -> None:
