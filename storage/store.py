@@ -24,7 +24,8 @@ from storage import store_stories as stories
 from storage.engine import translate_errors
 from storage.store_base import StoreBase
 from storage.store_ingest import ingest, unchanged_guids
-from storage.store_search import search
+from storage.store_search import count as count_matches
+from storage.store_search import search, search_ids
 from storage.types import (
     ArticleIn,
     ArticleRow,
@@ -114,6 +115,11 @@ class Store(StoreBase):
         """Record a poll's outcome on its source and release the lease."""
         with self._write("record poll") as conn:
             sources.record_poll(conn, result)
+
+    def source_names(self) -> list[str]:
+        """The names of the active sources, sorted (`source_statuses` without the counts)."""
+        with self._read("source names") as conn:
+            return sources.active_source_names(conn)
 
     def source_statuses(self, now: datetime) -> list[SourceStatus]:
         """The active sources with status ok | backoff | error | paused and article counts."""
@@ -250,11 +256,51 @@ class Store(StoreBase):
         since: datetime | None = None,
         source: str | Sequence[str] | None = None,
         limit: int = 50,
+        outlets: bool = True,
     ) -> list[ArticleRow]:
         """Articles containing every word (``word*`` a prefix), newest first;
-        `source`: carried by that source (or one of those)."""
+        `source`: carried by that source (or one of those); `outlets=False` leaves
+        `ArticleRow.outlets` unset (a caller that keeps few rows adds them with `with_outlets`)."""
         with self._read("search") as conn:
-            return search(conn, words, since=since, source=source, limit=limit)
+            found = search(conn, words, since=since, source=source, limit=limit)
+            return articles.with_outlets(conn, found) if outlets else found
+
+    def search_ids(
+        self,
+        words: Sequence[str],
+        *,
+        since: datetime | None = None,
+        source: str | Sequence[str] | None = None,
+        limit: int = 50,
+    ) -> list[int]:
+        """The ids `search` would return, in its order (rows read later with `articles`)."""
+        with self._read("search") as conn:
+            return search_ids(conn, words, since=since, source=source, limit=limit)
+
+    def articles(self, ids: Sequence[int]) -> list[ArticleRow]:
+        """The articles with these ids, in that order (missing ids left out), without
+        their outlets."""
+        with self._read("read articles") as conn:
+            rows = articles.article_rows(conn, ids)
+        return [rows[i] for i in ids if i in rows]
+
+    def count_matches(
+        self,
+        clauses: Sequence[tuple[Sequence[str], Sequence[str]]],
+        *,
+        since: datetime | None = None,
+        source: str | Sequence[str] | None = None,
+        cap: int = 1000,
+    ) -> int:
+        """How many articles the full-text index finds for any of the clauses (each
+        clause: words all present, words all absent), counting no further than `cap`."""
+        with self._read("count matches") as conn:
+            return count_matches(conn, clauses, since=since, source=source, cap=cap)
+
+    def with_outlets(self, rows: Sequence[ArticleRow]) -> list[ArticleRow]:
+        """The rows with the outlets of their stories (`ArticleRow.outlets`)."""
+        with self._read("article outlets") as conn:
+            return articles.with_outlets(conn, rows)
 
     def article_outlets(self, article_id: int) -> tuple[str, ...]:
         """Names of the sources that carried the article, its owner first."""

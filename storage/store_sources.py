@@ -17,6 +17,7 @@ from storage.types import DueSource, HeldSource, PollResult, SourceSpec, SourceS
 
 __all__ = [
     "POLL_EVENT_DAYS",
+    "active_source_names",
     "claim_due_sources",
     "claim_sources",
     "held_sources",
@@ -300,6 +301,12 @@ def source_status(error_count: int, next_poll_at: datetime | None, now: datetime
     if next_poll_at is not None and utc(next_poll_at) > utc(now):
         return "backoff"
     return "error"
+
+
+def active_source_names(conn: Connection) -> list[str]:
+    """The names of the active sources, sorted."""
+    query = sa.select(SOURCE.c.name).where(SOURCE.c.active).order_by(SOURCE.c.name)
+    return list(conn.scalars(query))
 
 
 def source_statuses(conn: Connection, now: datetime) -> list[SourceStatus]:

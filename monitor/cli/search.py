@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -23,9 +24,8 @@ from monitor.config.yaml import closest
 from monitor.delivery.outbox import Deliverer, DeliveryReport
 from monitor.match.query import QuerySyntaxError, parse_query
 from monitor.match.rules import Match, Matcher
-from monitor.pipeline.archive import either_query
+from monitor.pipeline.archive import Searcher, either_query
 from monitor.pipeline.archive import rematch as rematch_rows
-from monitor.pipeline.archive import search as search_store
 from monitor.pipeline.articles import delivery_rows
 from monitor.pipeline.poll import Rules, compile_config_rules
 from monitor.wording import counted, plural_of
@@ -34,7 +34,7 @@ from notifiers.markup import mark_spans
 from storage import Store
 from storage.types import ArticleRow, DeliveryIn
 
-__all__ = ["one_per_story", "rematch", "search"]
+__all__ = ["Found", "find", "one_per_story", "rematch", "search", "source_names"]
 
 SEARCH_COLUMNS = ["id", "source", "published_at", "title", "url", "snippet"]
 SEARCH_CSV_COLUMNS = [*SEARCH_COLUMNS, "cluster_id", "outlets"]
@@ -75,43 +75,83 @@ def search(
     if not query.strip():
         raise UsageError("search: empty query")
     try:
-        tree = parse_query(query)  # before touching the database: a typo never waits on a lock
+        parse_query(query)  # before touching the database: a typo never waits on a lock
     except QuerySyntaxError as exc:
         raise UsageError(f"search: {exc}") from None
     g = globals_of(ctx)
     config = g.config() if g.config_path().exists() else None
     store = g.reader(config)
     try:
-        names = _source_names(source, config, store) if source else None
-        after = parse_since(since)
-        wanted = max(limit + 1, COUNT_CAP, limit * _COLLAPSE_READ if collapse else 0)
-        found = search_store(store, query, since=after, source=names, limit=wanted)
-        either = either_query(tree) if not found else None
-        wider = (
-            len(search_store(store, either, since=after, source=names, limit=COUNT_CAP))
-            if either
-            else 0
+        names = source_names(source, config, store) if source else None
+        found = find(
+            store, query, since=parse_since(since), names=names, limit=limit, collapse=collapse
         )
     finally:
         store.close()
-    complete = len(found) < wanted
-    if collapse:
-        found = one_per_story(found)
-    docs = [article_json(row, snippet=marked(match)) for row, match in found[:limit]]
     print_rows(
-        docs,
+        found.docs,
         fmt,
         COLLAPSED_COLUMNS if collapse else SEARCH_COLUMNS,
         secrets=g.secrets,
         csv_columns=SEARCH_CSV_COLUMNS,
-        title=results_title(
-            len(docs), len(found), complete=complete, noun="story" if collapse else "result"
-        ),
+        title=found.title,
         display=display_of(g, config) if fmt is Format.table else None,
     )
-    if either and wider:
+    if found.either and found.wider:
+        wider = found.wider
         articles = f"{COUNT_CAP:,}+ articles" if wider >= COUNT_CAP else counted(wider, "article")
-        typer.echo(f"0 results; {articles} match {either} — terms side by side mean AND", err=True)
+        typer.echo(
+            f"0 results; {articles} match {found.either} — terms side by side mean AND", err=True
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What `newsmon search` prints: the result documents, the table's title and,
+    when nothing matched terms side by side, the query finding either and its count."""
+
+    docs: list[dict[str, Any]]
+    title: str
+    either: str | None
+    wider: int
+
+
+def find(
+    store: Store,
+    query: str,
+    *,
+    since: datetime | None,
+    names: list[str] | None,
+    limit: int,
+    collapse: bool,
+) -> Found:
+    """`newsmon search` short of printing (QuerySyntaxError for a bad query)."""
+    searcher = Searcher(store, query)
+    if collapse:  # stories are counted among the first matches read
+        wanted = max(limit + 1, COUNT_CAP, limit * _COLLAPSE_READ)
+        rows = searcher.rows(since=since, source=names, limit=wanted)
+        complete = len(rows) < wanted
+        rows = one_per_story(rows)
+        total = len(rows)
+    else:
+        rows = searcher.rows(since=since, source=names, limit=limit + 1)
+        total, complete = len(rows), True
+        if total > limit:  # cut: count the rest, up to the cap
+            cap = max(limit + 1, COUNT_CAP)
+            total = max(total, searcher.count(since=since, source=names, cap=cap))
+            complete = total < cap
+    either = either_query(parse_query(query)) if not rows else None
+    wider = (
+        Searcher(store, either, index=False).count(since=since, source=names, cap=COUNT_CAP)
+        if either
+        else 0
+    )
+    docs = [
+        article_json(row, snippet=marked(match)) for row, match in searcher.explain(rows[:limit])
+    ]
+    noun = "story" if collapse else "result"
+    title = results_title(len(docs), total, complete=complete, noun=noun)
+    return Found(docs, title, either, wider)
 
 
 def results_title(shown: int, found: int, *, complete: bool = True, noun: str = "result") -> str:
@@ -123,9 +163,9 @@ def results_title(shown: int, found: int, *, complete: bool = True, noun: str = 
     return f"first {shown} of {total} {plural_of(noun)} (--limit to see more)"
 
 
-def _source_names(refs: list[str], config: Config | None, store: Store) -> list[str]:
+def source_names(refs: list[str], config: Config | None, store: Store) -> list[str]:
     """Source names for --source values (names or tag:NAME); unknown ones are usage errors."""
-    stored = {s.name for s in store.source_statuses(datetime.now(UTC))}
+    stored = set(store.source_names())
     configured = [s.name for s in config.sources] if config else []
     known = list(dict.fromkeys([*configured, *sorted(stored)]))
     tags: dict[str, list[str]] = {}
@@ -150,14 +190,14 @@ def _source_names(refs: list[str], config: Config | None, store: Store) -> list[
     return list(dict.fromkeys(names))
 
 
-def one_per_story(found: list[tuple[ArticleRow, Match]]) -> list[tuple[ArticleRow, Match]]:
-    """The first (newest) result of each story cluster, in order."""
+def one_per_story(rows: list[ArticleRow]) -> list[ArticleRow]:
+    """The first (newest) article of each story cluster, in order."""
     seen: set[int] = set()
-    kept: list[tuple[ArticleRow, Match]] = []
-    for row, match in found:
+    kept: list[ArticleRow] = []
+    for row in rows:
         if row.cluster_id not in seen:
             seen.add(row.cluster_id)
-            kept.append((row, match))
+            kept.append(row)
     return kept
 
 

@@ -66,8 +66,10 @@ _ASCII_SEPARATORS = bytes(
 
 
 @cache
-def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """Script boundaries and tokens (built on first use: ~20 ms)."""
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """Script boundaries, tokens, and tokens of a text without spaceless scripts
+    (the same tokens there, found ~5x faster without a look-ahead per character;
+    built on first use: ~20 ms)."""
     marks = [
         c
         for c in range(0x80, 0x30000)
@@ -86,7 +88,7 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
         f"(?<={spaceless_word})(?={other_word})|(?<={other_word})(?={spaceless_word})"
     )
     tokens = re.compile(f"{spaceless_word}+|{other_word}+")
-    return boundaries, tokens
+    return boundaries, tokens, re.compile(f"[\\w{mark_class}]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +226,10 @@ def token_map(text: str, *, casefold: bool = True) -> TokenMap:
     """The tokens of `text` as `token_stream` sees them, placed in the original text."""
     folded = fold(text, casefold=casefold)
     spans = array("I")
-    for match in _patterns()[1].finditer(folded.text):
+    _, tokens, plain_tokens = _patterns()
+    if not _HAS_SPACELESS.search(folded.text):
+        tokens = plain_tokens
+    for match in tokens.finditer(folded.text):
         spans.extend(match.span())
     return TokenMap(folded, spans)
 

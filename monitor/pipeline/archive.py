@@ -6,6 +6,10 @@ for articles holding `a` and for those holding both `b` and `c` — and keeps
 the candidates the exact evaluator matches. A query the index cannot narrow
 (a bare NOT, or only ``url:``/``source:``/``author:`` terms or words of
 spaceless scripts) is evaluated on every stored article, streamed in pages.
+`Searcher` splits the work for `newsmon search`: the matching rows (candidates
+sorted as ids, read a page at a time until enough match), their count (from
+the index when it answers the query alone, `index_clauses`), and the terms,
+snippets and outlets of the rows shown only.
 `rematch` runs compiled rules over stored articles.
 """
 
@@ -15,15 +19,27 @@ import heapq
 import itertools
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from math import prod
 
-from monitor.match.query import And, Near, Node, Or, Term
+from monitor.match.query import And, Near, Node, Not, Or, Term
 from monitor.match.rules import Document, Match, Matcher, RuleSpec
 from monitor.match.text import is_spaceless
 from storage import Store
 from storage.types import ArticleRow
 
-__all__ = ["candidate_clauses", "document_of_row", "either_query", "rematch", "search"]
+Clause = tuple[tuple[str, ...], tuple[str, ...]]
+
+__all__ = [
+    "Searcher",
+    "candidate_clauses",
+    "document_of_row",
+    "either_query",
+    "index_clauses",
+    "rematch",
+    "search",
+]
 
 _MAX_CANDIDATES = 100_000
 _MAX_CLAUSES = 32  # beyond this, an AND keeps only its narrowest child's clauses
@@ -61,6 +77,57 @@ def candidate_clauses(node: Node) -> Clauses | None:
         narrowing = [side for side in sides if side is not None]
         return _conjunction(narrowing) if narrowing else None
     return None  # NOT: nothing is required
+
+
+def index_clauses(node: Node) -> list[Clause] | None:
+    """The query as the full-text index answers it alone: clauses of (words all present,
+    words all absent), any clause matching; None when it cannot (a field, NEAR, a NOT
+    of more than a word or with nothing beside it, words of spaceless scripts). The
+    index then finds what the evaluator would, but for text the two tokenise apart
+    (``foo_bar`` is one word to the evaluator, two to the index)."""
+    if isinstance(node, Term):
+        word = _index_word(node)
+        return None if word is None else [((word,), ())]
+    if isinstance(node, Or):
+        branches = [index_clauses(child) for child in node.children]
+        if any(branch is None for branch in branches):
+            return None
+        return [clause for branch in branches if branch is not None for clause in branch]
+    if isinstance(node, And):
+        return _and_clauses(node)
+    return None  # NEAR, or NOT alone
+
+
+def _and_clauses(node: And) -> list[Clause] | None:
+    excluded: list[str] = []
+    parts: list[list[Clause]] = []
+    for child in node.children:
+        if isinstance(child, Not):
+            word = _index_word(child.child) if isinstance(child.child, Term) else None
+            if word is None:
+                return None
+            excluded.append(word)
+            continue
+        part = index_clauses(child)
+        if part is None:
+            return None
+        parts.append(part)
+    if not parts or prod(map(len, parts)) > _MAX_CLAUSES:
+        return None
+    return [
+        (
+            tuple(dict.fromkeys(w for required, _ in combo for w in required)),
+            tuple(dict.fromkeys([*(w for _, out in combo for w in out), *excluded])),
+        )
+        for combo in itertools.product(*parts)
+    ]
+
+
+def _index_word(term: Term) -> str | None:
+    """The term as a word of the index, when the index finds exactly it (default fields)."""
+    if term.field is not None or is_spaceless(term.text) or (term.prefix and " " in term.text):
+        return None
+    return unicodedata.normalize("NFKC", term.text) + ("*" if term.prefix else "")
 
 
 def either_query(node: Node) -> str | None:
@@ -117,50 +184,133 @@ def search(
     `index` first adds waiting bodies to the full-text index (a write); the
     dashboard, which only reads, leaves that to the daemon's ticks.
     """
-    names = None if source is None else {source} if isinstance(source, str) else set(source)
-    spec = RuleSpec("search", query=query)
-    clauses = candidate_clauses(spec.tree())
-    matcher = Matcher([spec])
-    # Bodies enter the index in batches; search must see every body stored so far.
-    while index and store.index_bodies(5000):
-        pass
-    if clauses is None:
-        rows: Iterable[ArticleRow] = (
-            row for row in store.iter_articles(since) if names is None or row.source in names
-        )
-        return heapq.nlargest(limit, _matching(rows, matcher), key=_newest)
-    found: dict[int, tuple[ArticleRow, Match]] = {}
-    for words in clauses:
-        for row, match in _search_clause(store, matcher, list(words), since, source, limit):
-            found.setdefault(row.id, (row, match))
-    return sorted(found.values(), key=_newest, reverse=True)[:limit]
+    searcher = Searcher(store, query, index=index)
+    return searcher.explain(searcher.rows(since=since, source=source, limit=limit))
 
 
-def _search_clause(
-    store: Store,
-    matcher: Matcher,
-    words: list[str],
-    since: datetime | None,
-    source: str | Sequence[str] | None,
-    limit: int,
-) -> list[tuple[ArticleRow, Match]]:
-    cap = max(4 * limit, 200)
-    while True:
-        rows = store.search(words, since=since, source=source, limit=cap)
-        found = list(_matching(rows, matcher))
-        if len(found) >= limit or len(rows) < cap or cap >= _MAX_CANDIDATES:
-            return found[:limit]
-        cap *= 4  # the exact evaluator rejected many candidates: look further back
+class Searcher:
+    """One query over the archive: `rows` finds the matching articles, `count` counts
+    them, `explain` says why the ones shown match. Apart because a match's terms,
+    snippet and outlets cost more than the exact test, and a caller counting a
+    thousand matches shows fifty."""
+
+    def __init__(self, store: Store, query: str, *, index: bool = True) -> None:
+        """Parse and compile `query` (QuerySyntaxError for a bad one); with `index`, add
+        waiting bodies to the full-text index first (a write)."""
+        spec = RuleSpec("search", query=query)
+        tree = spec.tree()
+        self._store = store
+        self._clauses = candidate_clauses(tree)
+        self._exact = index_clauses(tree)
+        self._matcher = Matcher([spec])
+        # Candidates the index gave `rows` for (words, since, source): how many, and
+        # whether that was all of them.
+        self._candidates: dict[tuple[tuple[str, ...], datetime | None, object], _Read] = {}
+        # Each candidate read and checked so far: its row when it matches, else None.
+        self._verdicts: dict[int, ArticleRow | None] = {}
+        # Bodies enter the index in batches; search must see every body stored so far.
+        while index and store.index_bodies(5000):
+            pass
+
+    def rows(
+        self,
+        *,
+        since: datetime | None = None,
+        source: str | Sequence[str] | None = None,
+        limit: int = 50,
+    ) -> list[ArticleRow]:
+        """Up to `limit` matching articles, newest first, without their outlets."""
+        if self._clauses is None:
+            names = None if source is None else {source} if isinstance(source, str) else set(source)
+            rows: Iterable[ArticleRow] = (
+                row
+                for row in self._store.iter_articles(since)
+                if names is None or row.source in names
+            )
+            return heapq.nlargest(limit, self._matching(rows), key=_newest)
+        found: dict[int, ArticleRow] = {}
+        for words in self._clauses:
+            for row in self._search_clause(list(words), since, source, limit):
+                found.setdefault(row.id, row)
+        return sorted(found.values(), key=_newest, reverse=True)[:limit]
+
+    def count(
+        self,
+        *,
+        since: datetime | None = None,
+        source: str | Sequence[str] | None = None,
+        cap: int = 1000,
+    ) -> int:
+        """How many articles match, counting no further than `cap`: the index's count
+        when it answers the query alone (`index_clauses`), else the evaluator's."""
+        if self._exact is None:
+            return len(self.rows(since=since, source=source, limit=cap))
+        if len(self._exact) == 1 and not self._exact[0][1]:  # words only: the candidates
+            read = self._candidates.get((self._exact[0][0], since, _key(source)))
+            if read is not None and (read.complete or read.count >= cap):
+                return min(read.count, cap)
+        return self._store.count_matches(self._exact, since=since, source=source, cap=cap)
+
+    def explain(self, rows: Sequence[ArticleRow]) -> list[tuple[ArticleRow, Match]]:
+        """Each of `rows` (matches found by `rows`) with its outlets and its `Match`."""
+        match = self._matcher.match
+        return [(row, match(document_of_row(row))[0]) for row in self._store.with_outlets(rows)]
+
+    def _search_clause(
+        self,
+        words: list[str],
+        since: datetime | None,
+        source: str | Sequence[str] | None,
+        limit: int,
+    ) -> list[ArticleRow]:
+        """The newest `limit` matches among the index's candidates for `words`.
+
+        Candidates are sorted as ids, then read and checked a page at a time until
+        `limit` match: most candidates match, so few more rows are read than kept.
+        """
+        # Sorting is over every candidate whatever the cap: reading up to a thousand ids
+        # costs little more than fifty, and lets `count` answer from them.
+        cap = max(4 * limit, 1000)
+        while True:
+            ids = self._store.search_ids(words, since=since, source=source, limit=cap)
+            self._candidates[(tuple(words), since, _key(source))] = _Read(len(ids), len(ids) < cap)
+            found = self._checked(ids, limit)
+            if len(found) >= limit or len(ids) < cap or cap >= _MAX_CANDIDATES:
+                return found
+            cap *= 4  # the exact evaluator rejected many candidates: look further back
+
+    def _checked(self, ids: list[int], limit: int) -> list[ArticleRow]:
+        """The first `limit` of `ids` that match, newest first; rows not checked yet are
+        read a page at a time, and only until `limit` match."""
+        found: list[ArticleRow] = []
+        start = 0
+        while start < len(ids) and len(found) < limit:
+            page = ids[start : start + max(limit - len(found), 50)]
+            unknown = [i for i in page if i not in self._verdicts]
+            for i in unknown:
+                self._verdicts[i] = None  # gone since: no longer stored
+            for match in self._matching(self._store.articles(unknown)):
+                self._verdicts[match.id] = match
+            found.extend(row for i in page if (row := self._verdicts[i]) is not None)
+            start += len(page)
+        return found[:limit]
+
+    def _matching(self, rows: Iterable[ArticleRow]) -> Iterator[ArticleRow]:
+        names = self._matcher.names
+        return (row for row in rows if names(document_of_row(row)))
 
 
-def _matching(rows: Iterable[ArticleRow], matcher: Matcher) -> Iterator[tuple[ArticleRow, Match]]:
-    for row in rows:
-        if hit := matcher.match(document_of_row(row)):
-            yield row, hit[0]
+@dataclass(frozen=True, slots=True)
+class _Read:
+    count: int
+    complete: bool
 
 
-def _newest(item: tuple[ArticleRow, Match]) -> tuple[datetime, int]:
-    row = item[0]
+def _key(source: str | Sequence[str] | None) -> object:
+    return source if source is None or isinstance(source, str) else tuple(source)
+
+
+def _newest(row: ArticleRow) -> tuple[datetime, int]:
     return (row.published_at or row.fetched_at, row.id)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.match.rules import Document, RuleSpec, compile_rules, snippet_around
-from monitor.match.text import separated, token_stream
+from monitor.match.text import separated, token_map, token_stream
 
 ASEAN_RUSSIA = RuleSpec("asean-russia", ("ASEAN", "Russia"))
 
@@ -125,3 +125,22 @@ def test_snippet_around(
 def test_separated_text_has_a_space_for_every_separator(folded: str, stream: str) -> None:
     assert separated(folded) == stream
     assert token_stream(folded) == " " + " ".join(stream.split()) + " "
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Russia-ASEAN talks, 2024: Hun's “deal” — done_deal_x",
+        "Phnom Pénh ﬁnance ＡＳＥＡＮ Straße café\u0301 e\u0301t\u00e9",
+        "क्षेत्र नमस्ते ١٢٣ 東京 and ASEAN",  # Devanagari marks; CJK is spaceless
+        "ASEAN កម្ពុជា Russia",
+        "",
+    ],
+)
+def test_a_token_map_places_the_tokens_of_the_stream(text: str) -> None:
+    # token_map takes a faster pattern for text without spaceless scripts; its tokens
+    # must still be the stream's, where the evaluator's hits are counted.
+    tokens = token_map(text)
+    folded = tokens.folded.text
+    spans = list(zip(tokens.spans[::2], tokens.spans[1::2], strict=True))
+    assert [folded[a:b] for a, b in spans] == token_stream(folded).split()

@@ -35,6 +35,7 @@ def test_sync_sources_adds_updates_and_deactivates(store: Store) -> None:
     )
     statuses = {s.name: s for s in store.source_statuses(SOON)}
     assert sorted(statuses) == ["a", "c"]
+    assert store.source_names() == ["a", "c"]  # the same sources, without counting articles
     assert (statuses["a"].kind, statuses["a"].next_poll_at) == ("html", NOW)
     assert statuses["c"].next_poll_at == SOON
 
