@@ -60,6 +60,8 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/fetch.py
 	$(BIN)/python bench/replicas.py
 	$(BIN)/python bench/clusters.py
+	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/memory.py
 
 # The dev lock is constrained by the runtime one: both install the same versions of
 # what they share, so `make test` after `make run` (or the reverse) changes nothing.

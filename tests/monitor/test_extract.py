@@ -387,7 +387,11 @@ def test_homepage_feeds_are_discovered_comment_feeds_last() -> None:
             None,
             "sitemap",
         ),
-        (gzip.compress(b"<sitemapindex></sitemapindex>", mtime=0), "application/octet-stream", "sitemap"),
+        (
+            gzip.compress(b"<sitemapindex></sitemapindex>", mtime=0),
+            "application/octet-stream",
+            "sitemap",
+        ),
         (b"<!DOCTYPE html><html><head></head></html>", "text/xml", "html"),
         (b'{"hello": 1}', "application/json", "unknown"),
     ],
