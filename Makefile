@@ -61,6 +61,8 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/replicas.py
 	$(BIN)/python bench/clusters.py
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/memory.py
 
 # The dev lock is constrained by the runtime one: both install the same versions of
 # what they share, so `make test` after `make run` (or the reverse) changes nothing.

@@ -157,7 +157,7 @@ async def _stop(
     loop = asyncio.get_running_loop()
     # shutdown() cancels running coroutine jobs: pause first, drain, then shut down.
     scheduler.pause()
-    daemon.stopping = True
+    daemon.stop_claiming()
     if reloads is not None:
         loop.remove_signal_handler(signal.SIGHUP)
         await reloads.wait(drain_seconds)

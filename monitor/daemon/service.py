@@ -34,6 +34,7 @@ from storage.types import DueSource, HeldSource, PruneReport, ReplicaInfo, Sourc
 __all__ = [
     "MIN_LEASE",
     "Daemon",
+    "claim_delay",
     "describe_held",
     "describe_next_poll",
     "fetch_limits",
@@ -112,6 +113,10 @@ class Daemon:
     _refills: set[asyncio.Task[int]] = field(default_factory=set)
     _chores: set[asyncio.Task[None]] = field(default_factory=set)
     _claiming: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # After a pass, a claim at the soonest source's next poll time, so a poll is
+    # not late by up to a dispatcher tick (the latency goal: interval + 2 s).
+    _alarm: asyncio.Task[int] | None = None
+    next_claim_at: datetime | None = None
 
     def __post_init__(self) -> None:
         self._ctx = self._context(self.config)
@@ -333,8 +338,9 @@ class Daemon:
             self._refills.add(refill)
             refill.add_done_callback(self._refill_done)
         if self.refilling and not self.stopping and not self.in_flight:
-            # A pass ended: say when the next poll is due, so a quiet log is not a stuck one.
-            chore = asyncio.create_task(self.log_next_poll())
+            # A pass ended: claim again when the next poll is due, and say when,
+            # so a quiet log is not a stuck one.
+            chore = asyncio.create_task(self._after_pass())
             self._chores.add(chore)
             chore.add_done_callback(self._chores.discard)
         if task.cancelled():
@@ -344,22 +350,47 @@ class Daemon:
         elif task.result().deliveries:
             self.wake.set()
 
-    async def log_next_poll(self) -> None:
-        """Log which source is polled next and when (in `settings.timezone`)."""
+    async def _after_pass(self) -> None:
+        """Log which source is polled next and when (in `settings.timezone`), and
+        claim it then rather than at the first dispatcher tick after."""
         try:
             soonest = await asyncio.to_thread(self.store.next_poll)
         except StorageError as exc:
             log.warning("%s", exc)
             return
-        if soonest is not None:
+        if soonest is not None and not self.stopping:
             name, at = soonest
             timezone = self.config.settings.timezone
             log.info("%s", describe_next_poll(name, at, self.clock(), timezone))
+            self._claim_at(at)
+
+    def _claim_at(self, at: datetime) -> None:
+        """Claim due sources at `at` (by the daemon's clock); replaces an earlier alarm."""
+        if self._alarm is not None:
+            self._alarm.cancel()
+        self.next_claim_at = at
+        self._alarm = asyncio.create_task(self._fill_after(claim_delay(at, self.clock())))
+        self._alarm.add_done_callback(self._refill_done)
+
+    async def _fill_after(self, seconds: float) -> int:
+        await asyncio.sleep(seconds)
+        return await self._fill()
+
+    def stop_claiming(self) -> None:
+        """A clean stop begins: claim nothing more, from ticks, refills or the alarm."""
+        self.stopping = True
+        if self._alarm is not None:
+            self._alarm.cancel()
 
     def _refill_done(self, task: asyncio.Task[int]) -> None:
         self._refills.discard(task)
         if not task.cancelled() and (exc := task.exception()) is not None:
             log.error("claiming due sources failed: %s", exc)
+
+
+def claim_delay(at: datetime, now: datetime) -> float:
+    """Seconds from `now` until a source due at `at` can be claimed (0: now)."""
+    return max(0.0, (at - now).total_seconds())
 
 
 def observe_poll(report: PollReport, seconds: float) -> None:
