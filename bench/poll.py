@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "feeds"
@@ -80,7 +80,7 @@ TERMS = (
     "vaccine", "cholera",
 )  # fmt: skip
 assert len(TERMS) == 100
-WORDS = (
+_PROSE = (
     "the of and to in a on for with that said at by from as was were has have will would "
     "officials government minister ministry provincial district village residents workers "
     "farmers company companies investors market markets prices report reports statement "
@@ -93,7 +93,8 @@ WORDS = (
     "new first second last major small large rural urban according spokesman spokeswoman "
     "told reporters announced confirmed denied expected continue continued increase decrease "
     "rose fell support supported concern concerns issue issues decision decisions across"
-).split()
+)
+WORDS = _PROSE.split()
 
 
 def _sentence(rng: random.Random, mention: float) -> str:
@@ -171,9 +172,9 @@ def corpus_files() -> list[Path]:
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
-    bodies: dict[str, bytes] = {}
+    bodies: ClassVar[dict[str, bytes]] = {}  # path -> body, set once in the server process
 
-    def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+    def do_GET(self) -> None:
         body = self.bodies.get(self.path)
         self.send_response(200 if body is not None else 404)
         self.send_header("Content-Type", "application/xml")
@@ -328,7 +329,8 @@ def profile_newsmon(config: Path, folder: Path) -> str:
     if spy is None:
         return "--profile: py-spy not found (pip install py-spy)"
     raw = folder / "profile.txt"
-    prefix = [spy, "record", "--gil", "--subprocesses", "--format", "raw", "--output", str(raw), "--"]
+    # --gil: a sample counts where a thread runs Python (holds its process's GIL).
+    prefix = [spy, "record", "--gil", "--subprocesses", "--format", "raw", "-o", str(raw), "--"]
     run_newsmon(config, folder / "profiled.db", prefix)
     return summarise_profile(raw)
 

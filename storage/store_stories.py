@@ -196,7 +196,8 @@ _BAND_ROWS = sa.table(
 
 def _insert_bands(conn: Connection, items: Sequence[tuple[Placement, Sequence[int]]]) -> None:
     """Write the band keys of placed articles (keys already there are skipped)."""
-    convert = STORY_BAND.c.seen_at.type.bind_processor(conn.dialect)
+    seen_type = STORY_BAND.c.seen_at.type.dialect_impl(conn.dialect)
+    convert = seen_type.bind_processor(conn.dialect)
     stmt = insert_or_ignore(conn, _BAND_ROWS)
     seen: dict[datetime, Any] = {}
     rows = []

@@ -117,11 +117,12 @@ class ParseSlots:
     the process's peak bounded whatever their number.
 
     Smaller documents go to threads, or with `processes` > 0 to a pool of that
-    many worker processes (started on first use, ended by `close`): parsing is
-    Python code that holds the GIL, so threads parse one at a time while a
-    worker process uses another core. The parser and the document go to the
-    worker pickled, the parsed document comes back the same way. A worker that
-    dies (killed, out of memory) fails only the document it held: the pool is
+    many worker processes (started by `start` or the first document, ended by
+    `close`): parsing is Python code that holds the GIL, so threads parse one at
+    a time while a worker process uses another core. The parser and the
+    document go to the worker pickled, the parsed document comes back the same
+    way; `compute` sends other pure jobs there (story fingerprints). A worker
+    that dies (killed, out of memory) fails only the job it held: the pool is
     started anew for the next one.
     """
 
@@ -160,7 +161,7 @@ class ParseSlots:
         pool = self._workers()
         if pool is not None:
             for module in modules:
-                pool.submit(importlib.import_module, module)
+                pool.submit(_load, module)
 
     def _workers(self) -> ProcessPoolExecutor | None:
         if self._processes and self._pool is None:
@@ -183,6 +184,10 @@ class ParseSlots:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
         self._large.shutdown(wait=False, cancel_futures=True)
+
+
+def _load(module: str) -> None:
+    importlib.import_module(module)  # the module object itself would not pickle back
 
 
 def _worker_start() -> None:

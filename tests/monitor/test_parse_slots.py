@@ -75,6 +75,7 @@ def _gone(pid: int) -> bool:
 
 def test_with_processes_small_documents_are_parsed_in_a_worker_and_close_ends_it() -> None:
     slots = ParseSlots(processes=1)
+    slots.start("monitor.sources.feed")  # workers up before the first document
 
     async def main() -> list[tuple[int, int]]:
         return await asyncio.gather(*(slots.run(_where, b"x" * n) for n in (1, 2, 3)))

@@ -89,6 +89,17 @@ def test_a_batch_finds_a_stored_copy_before_its_own(store: Store) -> None:
     assert [a.cluster_id for a in later.new] == [stored.id, stored.id]
 
 
+def test_band_keys_carry_the_time_as_the_article_row_does(store: Store) -> None:
+    [source] = add_sources(store, "fresh-news").values()
+    store.ingest(source, [Candidate(wire())], NOW, STORIES)  # NOW: whole seconds
+
+    with store.engine.connect() as conn:
+        fetched = conn.exec_driver_sql("SELECT fetched_at FROM article").scalar_one()
+        seen = conn.exec_driver_sql("SELECT DISTINCT seen_at FROM story_band").scalars().all()
+
+    assert seen == [fetched]  # same stored form (SQLite: text), so window bounds compare alike
+
+
 def test_a_copy_outside_the_cluster_window_starts_a_story_of_its_own(store: Store) -> None:
     ids = add_sources(store, "fresh-news", "khmer-times")
     store.ingest(ids["fresh-news"], [Candidate(wire())], NOW, STORIES)
