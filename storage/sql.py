@@ -37,7 +37,7 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-def insert_or_ignore(conn: Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+def insert_or_ignore(conn: Connection, table: sa.TableClause) -> postgresql.Insert | sqlite.Insert:
     """``INSERT ... ON CONFLICT DO NOTHING`` for the connection's dialect."""
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()

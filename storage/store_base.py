@@ -8,8 +8,9 @@ write lock up front, both turning database errors into `StorageError`.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Self
 
 import sqlalchemy as sa
@@ -31,6 +32,15 @@ class StoreBase:
             self._url = normalise_url(url)
             self.engine = make_engine(url, read_only=read_only)
         self._writer = writer(self.engine)
+        # SQLite has one writer at a time. Its busy handler makes a waiting writer
+        # sleep in growing steps (up to 100 ms) however soon the lock frees; this
+        # process's own writers queue on a lock instead and start the moment it
+        # does (other processes still meet busy_timeout). Re-entrant: a nested write
+        # meets SQLite's own lock and its timeout, as before.
+        sqlite = self.engine.dialect.name == "sqlite"
+        self._write_turn: AbstractContextManager[object] = (
+            threading.RLock() if sqlite else nullcontext()
+        )
         self.read_only = read_only  # opened by `open_for_reading` on a read-only database
 
     @classmethod
@@ -70,7 +80,7 @@ class StoreBase:
 
     @contextmanager
     def _write(self, operation: str) -> Iterator[Connection]:
-        with translate_errors(operation, self._url), self._writer.begin() as conn:
+        with self._write_turn, translate_errors(operation, self._url), self._writer.begin() as conn:
             yield conn
 
     def upgrade(self) -> None:

@@ -46,7 +46,7 @@ from storage.models import ARTICLE, DELIVERY, SIGHTING, SOURCE, UTCDateTime
 from storage.sql import chunks, insert_or_ignore, transaction_lock, utc
 from storage.store_articles import article_rows
 from storage.store_deliveries import delivery_values, insert_deliveries, velocity_reached
-from storage.store_stories import STORIES_LOCK, Placement, encode, place
+from storage.store_stories import STORIES_LOCK, Placement, encode, place, place_fresh
 from storage.types import ArticleIn, ArticleRow, Candidate, DeliveryIn, IngestResult, Stories
 
 __all__ = ["ingest", "unchanged_guids"]
@@ -334,15 +334,23 @@ class _Writer:
             if delivery.min_outlets > 0 or not velocity_only
         ]
 
-    def _place(
-        self, article_id: int, cluster_id: int, article: ArticleIn, seen: datetime, *, fresh: bool
-    ) -> int:
-        """The article's story cluster (written), or `cluster_id` without `Stories`."""
+    def _place(self, article_id: int, cluster_id: int, article: ArticleIn, seen: datetime) -> int:
+        """A changed article's story cluster (written), or `cluster_id` without `Stories`."""
         if self.stories is None:
             return cluster_id
         item = Placement(article_id, cluster_id, article.fingerprint, article.band_keys, seen)
-        since = self.now - self.stories.window
-        return place(self.conn, item, since, self.stories, fresh=fresh)
+        return place(self.conn, item, self.now - self.stories.window, self.stories)
+
+    def _place_fresh(self, fresh: Sequence[tuple[int, ArticleIn]]) -> dict[int, int]:
+        """The story clusters of articles inserted just now (written): id -> cluster id;
+        without `Stories` each is its own."""
+        if self.stories is None or not fresh:
+            return {article_id: article_id for article_id, _ in fresh}
+        items = [
+            Placement(article_id, article_id, article.fingerprint, article.band_keys, self.now)
+            for article_id, article in fresh
+        ]
+        return place_fresh(self.conn, items, self.now - self.stories.window, self.stories)
 
     def apply(self, plan: _Plan) -> list[ArticleIn]:
         """Write what the plan says; the fresh articles a concurrent writer beat us to."""
@@ -351,9 +359,7 @@ class _Writer:
             _update_changed(self.conn, plan.changed, self.now, self.stories)
         for stored, article in plan.changed:
             self.updated_ids.append(stored.id)
-            cluster = self._place(
-                stored.id, stored.cluster_id, article, stored.fetched_at, fresh=False
-            )
+            cluster = self._place(stored.id, stored.cluster_id, article, stored.fetched_at)
             self._queue(stored.id, cluster, article)
         sightings = [
             {
@@ -369,13 +375,11 @@ class _Writer:
             self.conn.execute(insert_or_ignore(self.conn, SIGHTING), list(part))
         self.result.sightings += len(sightings)
         inserted = _insert(self.conn, self.source_id, plan.fresh, self.now, self.stories)
-        lost: list[ArticleIn] = []
-        for url_key, article in plan.fresh:
-            new_id = inserted.get(url_key)
-            if new_id is None:
-                lost.append(article)
-                continue
-            cluster = self._place(new_id, new_id, article, self.now, fresh=True)
+        lost = [article for url_key, article in plan.fresh if url_key not in inserted]
+        fresh = [(inserted[key], article) for key, article in plan.fresh if key in inserted]
+        clusters = self._place_fresh(fresh)
+        for new_id, article in fresh:
+            cluster = clusters[new_id]
             self.result.new.append(_new_row(new_id, cluster, self.source, article, self.now))
             self._queue(new_id, cluster, article)
         if plan.sightings and any(d.min_outlets for d in self._all_deliveries()):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,11 +39,12 @@ from monitor.cli.tuning import check_one_source
 from monitor.config.load import Config
 from monitor.config.models import Settings
 from monitor.daemon.scheduler import run_daemon
-from monitor.daemon.service import Daemon, fetch_limits, source_specs
+from monitor.daemon.service import Daemon, fetch_limits, parse_processes, source_specs
 from monitor.fetch import Fetcher
 from monitor.logs import log_to
 from monitor.normalize.fingerprint import FINGERPRINT_VERSION
 from monitor.pipeline.articles import story_policy
+from monitor.pipeline.harvest import ParseSlots
 from monitor.pipeline.poll import compile_config_rules
 from monitor.pipeline.stories import fingerprint_archive
 from monitor.pipeline.survey import survey_source
@@ -111,12 +113,19 @@ def run(
     names = pick_sources(config, source, "run") if source else None
     if names is not None and not once:
         raise UsageError("run: --source is only used with --once")
-    store = g.store(config)
+    polled = len(names) if names is not None else len(config.sources)
+    slots = ParseSlots(parse_processes(polled, os.cpu_count()))
+    # The parsing processes import the pipeline while the database is opened.
+    slots.start("monitor.pipeline")
     try:
-        _warn_unfingerprinted(store)
-        code = asyncio.run(_run(g, config, store, once, force=force, names=names))
+        store = g.store(config)
+        try:
+            _warn_unfingerprinted(store)
+            code = asyncio.run(_run(g, config, store, slots, once, force=force, names=names))
+        finally:
+            store.close()
     finally:
-        store.close()
+        slots.close()
     raise typer.Exit(code)
 
 
@@ -135,23 +144,27 @@ async def _run(
     g: Globals,
     config: Config,
     store: Store,
+    slots: ParseSlots,
     once: bool,
     force: bool = False,
     names: list[str] | None = None,
 ) -> int:
     async with Fetcher(fetch_limits(config)) as fetcher:
-        daemon = Daemon(config, store, fetcher, g.channels(config))
-        if not once:
+        daemon = Daemon(config, store, fetcher, g.channels(config), parse_slots=slots)
+        try:
+            if not once:
 
-            async def reload() -> None:  # SIGHUP
-                new = await asyncio.to_thread(g.config)
-                await daemon.reload(new, g.channels(new))
+                async def reload() -> None:  # SIGHUP
+                    new = await asyncio.to_thread(g.config)
+                    await daemon.reload(new, g.channels(new))
 
-            await run_daemon(daemon, reload=reload)
-            return 0
-        await daemon.sync_sources()
-        reports = await daemon.poll_all(names, force=force)
-        delivered = await daemon.deliver()
+                await run_daemon(daemon, reload=reload)
+                return 0
+            await daemon.sync_sources()
+            reports = await daemon.poll_all(names, force=force)
+            delivered = await daemon.deliver()
+        finally:
+            await asyncio.to_thread(daemon.close)
     failed = [r for r in reports if r.outcome == "error"]
     new = sum(r.new for r in reports)
     log.info(

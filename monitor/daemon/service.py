@@ -38,12 +38,15 @@ __all__ = [
     "describe_held",
     "describe_next_poll",
     "fetch_limits",
+    "parse_processes",
     "source_specs",
 ]
 
 log = logging.getLogger("newsmon.daemon")
 
 MIN_LEASE = 2  # seconds
+# Fewer sources than this: a pass is too short to repay starting a parsing process.
+POOL_SOURCES = 20
 
 
 def describe_held(source: HeldSource) -> str:
@@ -61,6 +64,17 @@ def describe_next_poll(name: str, at: datetime, now: datetime, timezone: str) ->
     """The log line after a pass: "next poll: fresh-news in 14 min (21:40 Asia/Phnom_Penh)"."""
     local = at.astimezone(zone(timezone))
     return f"next poll: {name} {relative(at, now)} ({local:%H:%M} {timezone})"
+
+
+def parse_processes(sources: int, cpus: int | None) -> int:
+    """Worker processes to parse documents in (0: threads of this process).
+
+    One per core beyond the first, which the event loop, matching and storage
+    keep busy; none on one core or for a config too small to repay their start.
+    """
+    if sources < POOL_SOURCES or not cpus:
+        return 0
+    return cpus - 1
 
 
 def fetch_limits(config: Config) -> FetchLimits:
@@ -138,6 +152,11 @@ class Daemon:
     def ctx(self) -> PollContext:
         assert self._ctx is not None
         return self._ctx
+
+    def close(self) -> None:
+        """End the parsing processes and the extraction threads (after the last poll)."""
+        self.parse_slots.close()
+        self.extractor.close()
 
     async def sync_sources(self) -> None:
         """Mirror the config's sources into the database (new ones are due now)."""

@@ -42,8 +42,12 @@ __all__ = [
     "deliveries_for",
     "delivery_rows",
     "document_of",
+    "feed_articles",
+    "fingerprint_text",
     "fingerprinted",
+    "log_skipped",
     "story_fingerprint",
+    "story_fingerprints",
     "story_policy",
 ]
 
@@ -59,9 +63,25 @@ def articles_from_entries(
     document as a whole: it is kept where the feed's entries differ only by it.
     An entry whose link is too long to store is skipped, and logged.
     """
-    entries = [e for e in entries if _usable(e, source)]
-    by_fragment = fragment_dependent((e.link for e in entries if e.link.strip()), base=feed_url)
-    return [
+    articles, skipped = feed_articles(entries, source=source, feed_url=feed_url, max_body=max_body)
+    log_skipped(source, skipped)
+    return articles
+
+
+def feed_articles(
+    entries: Iterable[Entry], *, source: str, feed_url: str, max_body: int = DEFAULT_MAX_BODY
+) -> tuple[list[ArticleIn], list[str]]:
+    """`articles_from_entries` without logging (pure; it may run in a worker process):
+    the articles, and why each skipped entry was skipped, for `log_skipped`."""
+    usable, skipped = [], []
+    for entry in entries:
+        problem = url_problem(entry.link.strip())
+        if problem is None:
+            usable.append(entry)
+        else:
+            skipped.append(problem)
+    by_fragment = fragment_dependent((e.link for e in usable if e.link.strip()), base=feed_url)
+    articles = [
         article_from_entry(
             e,
             source=source,
@@ -69,16 +89,15 @@ def articles_from_entries(
             fragment_dependent=by_fragment,
             max_body=max_body,
         )
-        for e in entries
+        for e in usable
     ]
+    return articles, skipped
 
 
-def _usable(entry: Entry, source: str) -> bool:
-    problem = url_problem(entry.link.strip())
-    if problem is None:
-        return True
-    log.warning("parse: %s: entry skipped: %s", source, problem, extra={"source": source})
-    return False
+def log_skipped(source: str, problems: Iterable[str]) -> None:
+    """One warning per feed entry that was skipped, saying why."""
+    for problem in problems:
+        log.warning("parse: %s: entry skipped: %s", source, problem, extra={"source": source})
 
 
 def article_from_entry(
@@ -129,10 +148,23 @@ def story_fingerprint(title: str, text: str) -> tuple[bytes | None, tuple[int, .
     return (None, ()) if fp is None else (fp, tuple(band_keys(fp)))
 
 
+def story_fingerprints(
+    texts: Sequence[tuple[str, str]],
+) -> list[tuple[bytes | None, tuple[int, ...]]]:
+    """`story_fingerprint` of each (title, text): one job for a worker process (pure)."""
+    return [story_fingerprint(title, text) for title, text in texts]
+
+
+def fingerprint_text(article: ArticleIn) -> tuple[str, str]:
+    """What an article's fingerprint is made of: its title and body (its summary when it
+    has no body)."""
+    return article.title, article.body or article.summary
+
+
 def fingerprinted(article: ArticleIn) -> ArticleIn:
     """The article with the fingerprint of its title and body (its summary when it has
     no body) and the fingerprint's band keys."""
-    fp, keys = story_fingerprint(article.title, article.body or article.summary)
+    fp, keys = story_fingerprint(*fingerprint_text(article))
     return dataclasses.replace(article, fingerprint=fp, band_keys=keys)
 
 
@@ -237,9 +269,10 @@ def candidates(
 
     Articles whose guid is in `unchanged` (stored already with this content,
     `Store.unchanged_guids`) are neither fingerprinted nor matched: ingest counts
-    them as duplicates and queues nothing for them. Given `now` (a poll), a rule does
-    not alert on articles published longer ago than its `max_age`; they are stored all
-    the same.
+    them as duplicates and queues nothing for them. Articles that carry band keys
+    were fingerprinted already (in a worker process: `story_fingerprints`). Given
+    `now` (a poll), a rule does not alert on articles published longer ago than its
+    `max_age`; they are stored all the same.
     """
     out = []
     for a in articles:
@@ -249,5 +282,5 @@ def candidates(
         rows = deliveries_for(a, matcher=matcher, routes=routes, source=source, tags=tags)
         if now is not None:
             rows = [r for r in rows if not routes[r.rule].too_old(a.published_at, now)]
-        out.append(Candidate(fingerprinted(a), tuple(rows)))
+        out.append(Candidate(a if a.band_keys else fingerprinted(a), tuple(rows)))
     return out

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
 import logging
+import multiprocessing
+import signal
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -105,24 +109,90 @@ LARGE_DOCUMENT = 1024 * 1024  # bytes: a parse this big can cost hundreds of MB
 
 
 class ParseSlots:
-    """Documents over `LARGE_DOCUMENT` are parsed one at a time.
+    """Where documents are parsed: off the event loop, huge ones one at a time.
 
-    A parser's peak memory is many times the document, so a handful of huge
-    feeds polled at once would multiply it; one at a time keeps the process's
-    peak bounded whatever their number. Small documents go straight through.
+    Documents over `LARGE_DOCUMENT` are parsed one at a time in a thread of
+    this process: a parser's peak memory is many times the document, so a
+    handful of huge feeds polled at once would multiply it; one at a time keeps
+    the process's peak bounded whatever their number.
+
+    Smaller documents go to threads, or with `processes` > 0 to a pool of that
+    many worker processes (started by `start` or the first document, ended by
+    `close`): parsing is Python code that holds the GIL, so threads parse one at
+    a time while a worker process uses another core. The parser and the
+    document go to the worker pickled, the parsed document comes back the same
+    way; `compute` sends other pure jobs there (story fingerprints). A worker
+    that dies (killed, out of memory) fails only the job it held: the pool is
+    started anew for the next one.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, processes: int = 0) -> None:
         # One thread, not just one at a time: each thread gets its own malloc
         # arena, and freed parser memory is reused only by the thread that freed it.
         self._large = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsmon-parse")
+        self._processes = processes
+        self._pool: ProcessPoolExecutor | None = None
 
     async def run(self, parse: Callable[..., T], body: bytes, /, **kwargs: Any) -> T:
-        """`parse(body, **kwargs)` off the event loop, waiting its turn if `body` is large."""
-        if len(body) <= LARGE_DOCUMENT:
-            return await asyncio.to_thread(parse, body, **kwargs)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._large, functools.partial(parse, body, **kwargs))
+        """`parse(body, **kwargs)` off the event loop, waiting its turn if `body` is large.
+
+        Raises ParseError only when a worker process died parsing it.
+        """
+        job = functools.partial(parse, body, **kwargs)
+        if len(body) > LARGE_DOCUMENT:
+            return await asyncio.get_running_loop().run_in_executor(self._large, job)
+        return await self.compute(job, subject=kwargs.get("url", "a document"))
+
+    async def compute(self, job: Callable[[], T], *, subject: str) -> T:
+        """`job()`, pure CPU work on bounded input, in a worker process when there is a
+        pool (else in a thread); ParseError naming `subject` when its worker died."""
+        pool = self._workers()
+        if pool is None:
+            return await asyncio.to_thread(job)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, job)
+        except BrokenProcessPool:
+            self._restart(pool)
+            raise ParseError(f"parse: {subject}: the parsing process died") from None
+
+    def start(self, *modules: str) -> None:
+        """Start the worker processes now and have them import `modules` (the ones the
+        jobs come from), so that they are ready by the first document."""
+        pool = self._workers()
+        if pool is not None:
+            for module in modules:
+                pool.submit(_load, module)
+
+    def _workers(self) -> ProcessPoolExecutor | None:
+        if self._processes and self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self._processes,
+                # Not fork: this process has threads (the event loop's helpers, SQLite's).
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_worker_start,
+            )
+        return self._pool
+
+    def _restart(self, broken: ProcessPoolExecutor) -> None:
+        if self._pool is broken:
+            self._pool = None
+        broken.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        """End the worker processes and the large-document thread (waits for running parses)."""
+        pool, self._pool, self._processes = self._pool, None, 0
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        self._large.shutdown(wait=False, cancel_futures=True)
+
+
+def _load(module: str) -> None:
+    importlib.import_module(module)  # the module object itself would not pickle back
+
+
+def _worker_start() -> None:
+    # Ctrl-C reaches the whole process group; the daemon stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @dataclass(slots=True)

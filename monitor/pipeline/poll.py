@@ -9,6 +9,8 @@ its error is recorded on its row, never raised.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -20,7 +22,13 @@ from monitor.errors import ConfigError, FetchError, MonitorError
 from monitor.fetch import Fetcher, Response
 from monitor.match.query import QuerySyntaxError
 from monitor.match.rules import Matcher, RuleSpec, compile_rules
-from monitor.pipeline.articles import RuleRoute, candidates, story_policy
+from monitor.pipeline.articles import (
+    RuleRoute,
+    candidates,
+    fingerprint_text,
+    story_fingerprints,
+    story_policy,
+)
 from monitor.pipeline.collect import collect
 from monitor.pipeline.harvest import Collected, Harvest, ParseSlots
 from monitor.pipeline.timing import PollTiming, max_age_seconds, next_poll_at
@@ -194,15 +202,20 @@ async def _poll(due: DueSource, cfg: SourceConfig | None, ctx: PollContext) -> _
     tags = frozenset(cfg.tags) if cfg else frozenset()
     # `baseline: true`: the first poll of a source stores its backlog without alerting.
     baseline = bool(cfg and cfg.baseline and due.last_success_at is None)
+    articles, unchanged = collected.articles, set[str]()
+    if articles and not baseline:
+        unchanged = await asyncio.to_thread(ctx.store.unchanged_guids, due.id, articles)
+        articles = await _fingerprint_new(ctx, due.name, articles, unchanged)
     matched = await asyncio.to_thread(
         match_candidates,
         ctx,
         due.id,
         due.name,
         tags,
-        collected.articles,
+        articles,
         now=ctx.clock(),
         silent=baseline,
+        unchanged=unchanged,
     )
     result = await asyncio.to_thread(ctx.store.ingest, due.id, matched, ctx.clock(), ctx.stories)
     if baseline:
@@ -214,6 +227,22 @@ async def _poll(due: DueSource, cfg: SourceConfig | None, ctx: PollContext) -> _
     return _stored(due, response, collected, result)
 
 
+async def _fingerprint_new(
+    ctx: PollContext, source: str, articles: Sequence[ArticleIn], unchanged: set[str]
+) -> list[ArticleIn]:
+    """The articles, those not `unchanged` with their story fingerprints, made where
+    documents are parsed (a worker process on another core when there is one)."""
+    todo = [i for i, a in enumerate(articles) if a.guid not in unchanged]
+    out = list(articles)
+    if not todo:
+        return out
+    job = functools.partial(story_fingerprints, [fingerprint_text(out[i]) for i in todo])
+    prints = await ctx.parse_slots.compute(job, subject=source)
+    for i, (fp, keys) in zip(todo, prints, strict=True):
+        out[i] = dataclasses.replace(out[i], fingerprint=fp, band_keys=keys)
+    return out
+
+
 def match_candidates(
     ctx: PollContext,
     source_id: int,
@@ -223,6 +252,7 @@ def match_candidates(
     *,
     now: datetime | None = None,
     silent: bool = False,
+    unchanged: set[str] | None = None,
 ) -> list[Candidate]:
     """The articles with the deliveries each causes if stored (blocking: run in a thread).
 
@@ -237,10 +267,12 @@ def match_candidates(
     inside it. Should a concurrent writer of the same source change a row in
     between, that row goes in without deliveries: its content was matched when
     it was first stored, and the outbox key drops repeated (rule, channel) pairs.
+    A poll that looked them up already passes them as `unchanged`.
     """
     if silent:
         return [Candidate(a) for a in articles]
-    unchanged = ctx.store.unchanged_guids(source_id, articles) if articles else set()
+    if unchanged is None:
+        unchanged = ctx.store.unchanged_guids(source_id, articles) if articles else set()
     rules = ctx.rules
     return candidates(
         articles,

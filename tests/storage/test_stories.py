@@ -66,6 +66,40 @@ def test_a_copy_from_another_source_joins_the_story_and_its_alert_is_not_queued(
     assert article.outlets == ("fresh-news", "khmer-times")
 
 
+def test_copies_within_one_poll_join_the_first_of_them_and_alert_once(store: Store) -> None:
+    [source] = add_sources(store, "fresh-news").values()
+    batch = [wire("w1"), other("o1"), copy("c1"), copy("c2")]
+
+    result = store.ingest(source, [Candidate(a, (ALERT,)) for a in batch], NOW, STORIES)
+
+    first, apart, *copies = result.new
+    assert [a.cluster_id for a in copies] == [first.id, first.id]
+    assert apart.cluster_id == apart.id
+    assert result.deliveries == 2  # one per story
+
+
+def test_a_batch_finds_a_stored_copy_before_its_own(store: Store) -> None:
+    ids = add_sources(store, "fresh-news", "khmer-times")
+    [stored] = store.ingest(ids["fresh-news"], [Candidate(wire())], NOW, STORIES).new
+
+    later = store.ingest(
+        ids["khmer-times"], [Candidate(copy("c1")), Candidate(wire("w2"))], NOW, STORIES
+    )
+
+    assert [a.cluster_id for a in later.new] == [stored.id, stored.id]
+
+
+def test_band_keys_carry_the_time_as_the_article_row_does(store: Store) -> None:
+    [source] = add_sources(store, "fresh-news").values()
+    store.ingest(source, [Candidate(wire())], NOW, STORIES)  # NOW: whole seconds
+
+    with store.engine.connect() as conn:
+        fetched = conn.exec_driver_sql("SELECT fetched_at FROM article").scalar_one()
+        seen = conn.exec_driver_sql("SELECT DISTINCT seen_at FROM story_band").scalars().all()
+
+    assert seen == [fetched]  # same stored form (SQLite: text), so window bounds compare alike
+
+
 def test_a_copy_outside_the_cluster_window_starts_a_story_of_its_own(store: Store) -> None:
     ids = add_sources(store, "fresh-news", "khmer-times")
     store.ingest(ids["fresh-news"], [Candidate(wire())], NOW, STORIES)

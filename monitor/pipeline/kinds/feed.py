@@ -8,14 +8,16 @@ feed's ``rel="next"`` (Atom/RFC 5005), else WordPress ``?paged=N``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from monitor.config.load import SourceConfig
 from monitor.errors import MonitorError, ParseError
 from monitor.fetch import Fetcher, Response
 from monitor.normalize.clean import canonical_url
-from monitor.pipeline.articles import articles_from_entries
+from monitor.pipeline.articles import feed_articles, log_skipped
 from monitor.pipeline.harvest import (
     Collected,
     Harvest,
@@ -28,7 +30,7 @@ from monitor.pipeline.kinds.base import BackfillRun, Survey
 from monitor.sources.feed import ParsedFeed, parse_feed
 from storage.types import ArticleIn
 
-__all__ = ["FEED", "FeedKind", "paged_url"]
+__all__ = ["FEED", "FeedKind", "FeedRead", "paged_url", "read_feed"]
 
 
 def paged_url(url: str, page: int) -> str:
@@ -43,16 +45,23 @@ class FeedKind:
     name: str = "feed"
 
     async def collect(self, response: Response, h: Harvest) -> Collected:
-        feed = await _parse(response, h.name, h.parse_slots)
-        articles = articles_from_entries(
-            feed.entries, source=h.name, feed_url=response.final_url, max_body=h.max_body
+        read = await h.parse_slots.run(
+            read_feed,
+            response.body,
+            url=response.final_url,
+            headers=response.headers,
+            source=h.name,
+            max_body=h.max_body,
         )
+        if not read.feed.is_feed:
+            raise ParseError(f"parse: {h.name}: response is not a feed ({response.final_url})")
+        log_skipped(h.name, read.skipped)
         out = Collected(
-            articles,
-            seen=len(articles),
-            ttl_seconds=feed.ttl_seconds,
-            next_url=feed.next_url,
-            dates=[e.published for e in feed.entries],
+            read.articles,
+            seen=len(read.articles),
+            ttl_seconds=read.feed.ttl_seconds,
+            next_url=read.feed.next_url,
+            dates=read.dates,
         )
         if h.cfg is not None and h.cfg.full_text:
             await _full_text(out, h)
@@ -83,6 +92,28 @@ class FeedKind:
 
 
 FEED = FeedKind()
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRead:
+    """A feed document read into articles: what one parsing job hands back (pickled,
+    from a worker process): the feed without its entries, their articles and dates,
+    and why entries were skipped."""
+
+    feed: ParsedFeed
+    articles: list[ArticleIn]
+    dates: list[datetime | None]
+    skipped: list[str]
+
+
+def read_feed(
+    body: bytes, *, url: str, headers: Mapping[str, str], source: str, max_body: int
+) -> FeedRead:
+    """Parse a feed body and normalise its entries into articles (pure)."""
+    feed = parse_feed(body, url=url, headers=headers)
+    articles, skipped = feed_articles(feed.entries, source=source, feed_url=url, max_body=max_body)
+    dates = [e.published for e in feed.entries]
+    return FeedRead(replace(feed, entries=()), articles, dates, skipped)
 
 
 async def _parse(response: Response, source: str, slots: ParseSlots) -> ParsedFeed:
