@@ -38,7 +38,13 @@ from types import ModuleType
 from typing import Any
 
 from monitor.sources.feedentry import ParsedFeed, absolute_url, parsed_feed
-from monitor.sources.feedprobe import codec_problem, item_layout, layout_problem, malformed
+from monitor.sources.feedprobe import (
+    codec_problem,
+    guid_permalinks,
+    item_layout,
+    layout_problem,
+    malformed,
+)
 from monitor.sources.feedrewrite import (
     base_free,
     feedparser_urljoin,
@@ -67,7 +73,6 @@ _ENTRY_FIELDS = (
     "id", "link", "links", "title", "title_detail", "summary", "content", "author", "authors",
     "author_detail", "published", "published_parsed", "updated", "updated_parsed",
 )  # fmt: skip
-_IS_PERMALINK = re.compile(rb"ispermalink", re.IGNORECASE)
 _TIME = r"(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?"  # no leap second, no 24:00
 _MONTH = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 # Dates whose reading is not in doubt: RFC 822 with an English weekday and a
@@ -108,33 +113,40 @@ def read_fast(body: bytes, content_type: str, base: str) -> ParsedFeed | str:
         return "feedparser-rs found no feed"
     if len(result.entries) != len(authored):
         return f"feedparser-rs found {len(result.entries)} entries for {len(authored)} item tags"
-    return _read(result, _Ids(base, result.version, body), authored)
+    permalinks = guid_permalinks(body, len(authored))
+    return _read(result, _Ids(base, result.version, body, permalinks), authored)
 
 
 class _Ids:
     """How feedparser resolves ids and links of this feed (mixin.pop, urls._urljoin)."""
 
-    def __init__(self, base: str, version: str, body: bytes) -> None:
+    def __init__(
+        self, base: str, version: str, body: bytes, permalinks: list[bool | None] | None
+    ) -> None:
         self.base = base
         self.atom = version.startswith("atom")
         # xml:base: feedparser resolves against it, feedparser-rs does not
         self.rebased = b"xml:base" in body
-        # feedparser resolves the ids that may be permalinks: every Atom id and, when no
-        # isPermaLink attribute says otherwise, every RSS guid; RDF ids (rdf:about) never
-        self.resolved = self.atom or (
-            version.startswith("rss")
-            and version not in ("rss090", "rss10")
-            and not _IS_PERMALINK.search(body)
-        )
+        # feedparser resolves the ids that may be permalinks: every Atom id and every
+        # RSS guid whose isPermaLink attribute does not say otherwise (`permalinks`,
+        # per item; None: in doubt); RDF ids (rdf:about) never
+        self.rss = version.startswith("rss") and version not in ("rss090", "rss10")
+        self.permalinks = permalinks
 
-    def guid(self, raw: str) -> str | None:
-        """feedparser's id for feedparser-rs's `raw` one, None if that is in doubt."""
+    def guid(self, raw: str, index: int) -> str | None:
+        """feedparser's id for feedparser-rs's `raw` one of the `index`th entry (from 1),
+        None if that is in doubt."""
         if self.rebased:
             return raw if base_free(raw) else None
         resolved = feedparser_urljoin(self.base, raw)
         if resolved == raw:
             return raw
-        return (resolved or None) if self.resolved else None
+        if self.atom:
+            return resolved or None
+        permalink = self.permalinks[index - 1] if self.rss and self.permalinks else None
+        if permalink is None:
+            return None
+        return (resolved or None) if permalink else raw
 
     def href(self, raw: str, *, attribute: bool) -> str | None:
         """feedparser's link for feedparser-rs's `raw` one, None if that is in doubt."""
@@ -161,7 +173,7 @@ def _read(result: Any, ids: _Ids, authored: list[bool]) -> ParsedFeed | str:
     feed_authors = _names(feed.get("authors"))
     entries = []
     for index, entry in enumerate(result.entries, 1):
-        view = _entry(entry, ids, feed_authors, authored=authored[index - 1])
+        view = _entry(entry, ids, feed_authors, index=index, authored=authored[index - 1])
         if isinstance(view, str):
             return f"entry {index}: {view}"
         entries.append(view)
@@ -175,11 +187,12 @@ def _read(result: Any, ids: _Ids, authored: list[bool]) -> ParsedFeed | str:
 
 
 def _entry(
-    entry: Any, ids: _Ids, feed_authors: list[str], *, authored: bool
+    entry: Any, ids: _Ids, feed_authors: list[str], *, index: int, authored: bool
 ) -> dict[str, Any] | str:
     """The entry as feedparser would give it, or why that is in doubt.
 
-    `authored`: the entry has an author element of its own.
+    `index`: its place among the entries, from 1; `authored`: the entry has an
+    author element of its own.
     """
     # each get() builds new Python objects from Rust ones: once per field
     view = {field: entry.get(field) for field in _ENTRY_FIELDS}
@@ -199,7 +212,7 @@ def _entry(
     raw_id, raw_link = _str(view["id"]), _str(view["link"])
     if raw_id and not absolute_url(raw_link, ids.base):
         return "an id and no web link"  # feedparser may take a permalink guid as the link
-    guid = ids.guid(raw_id) if raw_id else ""
+    guid = ids.guid(raw_id, index) if raw_id else ""
     link = ids.href(raw_link, attribute=ids.atom)
     if guid is None or link is None:
         return f"id {raw_id[:60]!r} or link {raw_link[:60]!r} that feedparser resolves"

@@ -9,7 +9,8 @@ a scan of the body:
   well-formed (else feedparser falls back to its loose parser and reports
   the body as malformed);
 - `layout_problem` and `item_fields`: no element that the two parsers are
-  known to map to an entry's fields differently.
+  known to map to an entry's fields differently;
+- `guid_permalinks`: which items' guids feedparser resolves as URLs.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import codecs
 import re
 import xml.parsers.expat
 
-__all__ = ["codec_problem", "item_layout", "layout_problem", "malformed"]
+__all__ = ["codec_problem", "guid_permalinks", "item_layout", "layout_problem", "malformed"]
 
 # What feedparser (encodings.convert_to_utf8, RFC 3023) reads as XML, and with what default.
 _APPLICATION_XML = (
@@ -50,6 +51,10 @@ _FAMILY = {
         "author",
     ),
 }  # fmt: skip
+_ITEM_OR_GUID = re.compile(rb"<((?:[\w.-]+:)?(?:item|entry|guid))([\s/>][^<>]*)?>")
+_PERMALINK_ATTRIBUTE = re.compile(
+    rb"""\sispermalink\s*=\s*(?:"([^"<>]*)"|'([^'<>]*)')""", re.IGNORECASE
+)
 _ITEM = frozenset({b"item", b"entry", b"rdf:item", b"rss:item", b"atom:entry"})
 _EMPTY_AUTHOR = re.compile(
     rb"<((?:[\w.-]+:)?(?:author|creator|name))(?:\s[^<>]*)?(?:/>|>\s*</\1\s*>)"
@@ -237,3 +242,28 @@ def item_layout(body: bytes) -> tuple[list[bool], str | None]:
     if inside:  # an item left open: expat has accepted the body, so this is a nested item
         return authored, "an item inside an item"
     return authored, None
+
+
+def guid_permalinks(body: bytes, items: int) -> list[bool | None] | None:
+    """For each of the `items` items, whether feedparser resolves its guid against the
+    feed's URL: unless an ``isPermaLink`` attribute says anything but exactly ``true``
+    (feedparser's rule; the value is not case-folded); None for an item without a
+    guid (its id would come from elsewhere). None for all when in doubt: another count
+    of items, two guids in one item, an entity in the value.
+    """
+    permalinks: list[bool | None] = []
+    guids = 0
+    for found in _ITEM_OR_GUID.finditer(body):
+        name, rest = found.group(1), found.group(2) or b""
+        if name.rpartition(b":")[2] != b"guid":
+            if name in _ITEM:
+                permalinks.append(None)
+                guids = 0
+            continue
+        guids += 1
+        attribute = _PERMALINK_ATTRIBUTE.search(rest)
+        value = attribute and (attribute.group(1) or attribute.group(2) or b"")
+        if not permalinks or guids > 1 or (value and b"&" in value):
+            return None
+        permalinks[-1] = value is None or value == b"true"
+    return permalinks if len(permalinks) == items else None

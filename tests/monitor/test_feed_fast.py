@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from monitor.normalize.clean import html_to_text
 from monitor.sources import feedfast
 from monitor.sources.feed import FeedReading, ParsedFeed, parse_feed, read_feed
+from monitor.sources.feedprobe import guid_permalinks
 from tests.conftest import FIXTURES
 from tests.monitor.test_feeds import corpus_rows
 
@@ -148,6 +149,14 @@ ATOM_ENTRY = (
         (rss(PLAIN_ITEM.replace("reopens", "réouvre"), encoding="iso-8859-1"), None),
         (rss(PLAIN_ITEM.replace("https://news.example.org/a/1.html</guid>", "4956764</guid>")),
          None),  # a relative guid: feedparser resolves it against the feed's URL
+        (rss(PLAIN_ITEM.replace("<guid>", '<guid isPermaLink="false">').replace(
+            "https://news.example.org/a/1.html</guid>", "news-4956764</guid>")),
+         None),  # isPermaLink="false": feedparser keeps the guid as it is, per item
+        (rss(PLAIN_ITEM.replace("<guid>", "<guid isPermaLink='FALSE'>").replace(
+            "https://news.example.org/a/1.html</guid>", "g-1</guid>") + "</item><item>"
+             + PLAIN_ITEM.replace("<guid>", '<guid isPermaLink="true">').replace(
+            "https://news.example.org/a/1.html</guid>", "g-2</guid>")),
+         None),  # anything but exactly "true" is not a permalink; "true" is resolved
         (rss(channel='<ttl>30</ttl><atom:link rel="next" href="/feed?page=2&amp;s=1"/>'), None),
         (rss(PLAIN_ITEM + "<dc:title>Border crossing reopens</dc:title>"), None),
         (atom(ATOM_ENTRY, feed='<link rel="next" href="https://blog.example.net/?p=2&amp;q"/>'),
@@ -193,8 +202,10 @@ def test_plain_feeds_take_the_fast_path_and_read_as_feedparser(
          "an id and no web link"),
         (rss("<title>no link</title><description>&lt;p&gt;x&lt;/p&gt;</description>"), None,
          "no id or link, and markup"),
-        (rss(PLAIN_ITEM.replace("<guid>", '<guid isPermaLink="false">').replace(
+        (rss(PLAIN_ITEM.replace("<guid>", '<guid isPermaLink="&#102;alse">').replace(
             "https://news.example.org/a/1.html</guid>", "abc</guid>")), None, "resolves"),
+        (rss(PLAIN_ITEM.replace("https://news.example.org/a/1.html</guid>", "abc</guid>")
+             + '<guid isPermaLink="false">def</guid>'), None, "resolves"),
         (rss(PLAIN_ITEM + "<title>Second title</title>"), None, "<title> and <title>"),
         (rss(PLAIN_ITEM + "<itunes:summary>Other</itunes:summary>"), None,
          "<description> and <itunes:summary>"),
@@ -242,6 +253,26 @@ def test_feeds_feedparser_rs_may_misread_fall_back_with_the_reason(
     fast, slow = readings(body, headers)
     assert (fast.parser, fast.feed) == ("feedparser", slow)
     assert reason in (fast.fallback or ""), fast.fallback
+
+
+@pytest.mark.parametrize(
+    ("body", "items", "expected"),
+    [
+        (b"<item><guid>a</guid></item>", 1, [True]),
+        (b'<item><guid isPermaLink="false">a</guid></item><item></item>', 2, [False, None]),
+        (b"<item><guid ISPERMALINK='true'>a</guid></item><item><guid>b</guid></item>", 2,
+         [True, True]),
+        (b'<item><guid isPermaLink="True">a</guid></item>', 1, [False]),  # not folded
+        (b'<item><guid isPermaLink="&#116;rue">a</guid></item>', 1, None),  # an entity
+        (b"<item><guid>a</guid><guid>b</guid></item>", 1, None),  # two guids
+        (b"<guid>a</guid><item></item>", 1, None),  # a guid outside any item
+        (b"<item><guid>a</guid></item>", 2, None),  # not the parser's count of items
+    ],
+)  # fmt: skip
+def test_which_guids_feedparser_resolves(
+    body: bytes, items: int, expected: list[bool | None] | None
+) -> None:
+    assert guid_permalinks(body, items) == expected
 
 
 def test_without_feedparser_rs_every_feed_goes_to_feedparser(

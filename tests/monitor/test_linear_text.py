@@ -24,7 +24,7 @@ from monitor.sources.encoding import html_charset
 from monitor.sources.extract import headline
 from monitor.sources.feedbytes import charset_hint, root_name, strip_doctype
 from monitor.sources.feedfast import read_fast
-from monitor.sources.feedprobe import codec_problem, item_layout, layout_problem
+from monitor.sources.feedprobe import codec_problem, guid_permalinks, item_layout, layout_problem
 
 SIZE = 1_000_000
 RATIO = 100  # times the linear pass
@@ -147,6 +147,10 @@ FUNCTIONS: dict[str, tuple[Callable[[str], Any], tuple[str, ...]]] = {
     "item_layout": (
         lambda text: item_layout(text.encode("utf-8")),
         ("open-tags", "prefixed-tags", "items", "images", "attributes"),
+    ),
+    "guid_permalinks": (
+        lambda text: guid_permalinks(text.encode("utf-8"), 1),
+        ("open-tags", "prefixed-tags", "items", "attributes"),
     ),
     "read_fast": (_in_a_feed, ("open-tags", "attributes", "references", "xml-decls", "quotes")),
     "max_age_seconds": (max_age_seconds, ("max-age",)),
