@@ -108,6 +108,12 @@ class Article(SQLModel, table=True):
             sqlite_where=sa.text("body_indexed = 0"),
             postgresql_where=sa.text("NOT body_indexed"),
         ),
+        # "Newest first" (`store_articles.newest_first`): search walks it (migration 0010).
+        sa.Index(
+            "ix_article_newest",
+            sa.text("coalesce(published_at, fetched_at) DESC"),
+            sa.text("id DESC"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -10,6 +10,7 @@ Bodies are searchable once `Store.index_bodies` has indexed them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -21,9 +22,25 @@ from storage.models import ARTICLE, SIGHTING, SOURCE
 from storage.store_articles import article_rows, newest_first, published_or_fetched
 from storage.types import ArticleRow
 
-__all__ = ["Clause", "count", "fts5_query", "search", "search_ids", "tsquery_term"]
+__all__ = [
+    "NEWEST_INDEX",
+    "Clause",
+    "count",
+    "dense_from",
+    "fts5_query",
+    "search",
+    "search_ids",
+    "tsquery_term",
+]
 
 _FTS = sa.table("article_fts", sa.column("rowid", sa.Integer), sa.column("article_fts"))
+NEWEST_INDEX = "ix_article_newest"  # migration 0010: newest first, as `newest_first`
+# A sorted match costs about this many walked index entries (see `dense_from`).
+_WALK_PER_SORT = 50
+# The dense plan's windows of the index, in multiples of the limit (see `_walked`).
+_FIRST_WINDOW = 4
+_LAST_WINDOW = 16
+_ZERO: sa.ColumnElement[int] = sa.literal_column("0", sa.Integer)
 _SIMPLE: sa.ColumnElement[object] = sa.literal_column("'simple'::regconfig")
 
 
@@ -97,7 +114,16 @@ def _tsquery_clauses(clauses: Sequence[Clause]) -> sa.ColumnElement[object] | No
     return query
 
 
-def _matches(conn: Connection, clauses: Sequence[Clause]) -> sa.ColumnElement[bool] | None:
+def _matches(
+    conn: Connection,
+    clauses: Sequence[Clause],
+    *,
+    walk: bool = False,
+    within: tuple[int, int] | None = None,
+) -> sa.ColumnElement[bool] | None:
+    """The clauses' condition on ARTICLE; `walk` (SQLite): as a set each row is looked
+    up in, never an id look-up that would leave ``ix_article_newest`` unused;
+    `within`: only the matches with ids in that range (inclusive) are in the set."""
     if conn.dialect.name == "postgresql":
         query = _tsquery_clauses(clauses)
         if query is None:
@@ -107,18 +133,26 @@ def _matches(conn: Connection, clauses: Sequence[Clause]) -> sa.ColumnElement[bo
     if not expression:
         return None
     hits = sa.select(_FTS.c.rowid).where(_FTS.c.article_fts.op("MATCH")(expression))
-    return ARTICLE.c.id.in_(hits)
+    if within is not None:
+        hits = hits.where(_FTS.c.rowid.between(*within))
+    # SQLite has no index hints in SQLAlchemy; "id + 0" is no index key, so the
+    # planner's only way to skip the sort is the walk newest first.
+    return (ARTICLE.c.id + _ZERO if walk else ARTICLE.c.id).in_(hits)
 
 
 def _filtered(
     conn: Connection,
-    query: sa.Select[tuple[int]],
+    query: sa.Select[int],
     clauses: Sequence[Clause],
     since: datetime | None,
     source: str | Sequence[str] | None,
-) -> sa.Select[tuple[int]]:
-    """`query` over ARTICLE narrowed to the clauses' matches, `since` and `source`."""
-    match = _matches(conn, clauses)
+    *,
+    walk: bool = False,
+    within: tuple[int, int] | None = None,
+) -> sa.Select[int]:
+    """`query` over ARTICLE narrowed to the clauses' matches, `since` and `source`
+    (`walk`, `within`: see `_matches`)."""
+    match = _matches(conn, clauses, walk=walk, within=within)
     if match is not None:
         query = query.where(match)
     if since is not None:
@@ -136,6 +170,73 @@ def _filtered(
     return query
 
 
+def dense_from(limit: int, articles: int) -> int:
+    """How many matches make walking ``ix_article_newest`` cheaper than sorting them.
+
+    Sorting reads every match's row; the walk reads index entries newest first,
+    about ``limit * articles / matches`` of them, each ~1/`_WALK_PER_SORT` the cost
+    of a sorted match (measured on 100,000 and 1,000,000 generated articles): the
+    walk wins above ``sqrt(limit * articles / _WALK_PER_SORT)`` matches.
+    """
+    return max(limit, math.isqrt(limit * articles // _WALK_PER_SORT))
+
+
+def _more_than(conn: Connection, expression: str, matches: int) -> bool:
+    """Whether the FTS5 `expression` matches more than `matches` articles (reads no
+    more than one past that)."""
+    hits = (
+        sa.select(_FTS.c.rowid)
+        .where(_FTS.c.article_fts.op("MATCH")(expression))
+        .limit(matches + 1)
+        .subquery()
+    )
+    return int(conn.execute(sa.select(sa.func.count()).select_from(hits)).scalar_one()) > matches
+
+
+def _walked(
+    conn: Connection,
+    words: Sequence[str],
+    since: datetime | None,
+    source: str | Sequence[str] | None,
+    limit: int,
+) -> list[int]:
+    """The dense plan: ``ix_article_newest`` walked newest first, keeping matches.
+
+    Building the whole match set costs ~30 ms for 300,000 matches, so the walk
+    first tries a window: the newest `_FIRST_WINDOW` × `limit` entries, with only
+    the matches whose ids lie within the window's id range (new articles have
+    high ids, so the range is narrow). Within the window the set is exact; if the
+    `limit`-th id found lies within it (or the window holds every entry) the
+    answer is too, else the window grows fourfold, then the whole set is used.
+    """
+    newest = sa.select(ARTICLE.c.id, published_or_fetched.label("at")).order_by(*newest_first)
+    if since is not None:
+        newest = newest.where(published_or_fetched >= since)
+    clauses: list[Clause] = [(words, ())]
+    window = _FIRST_WINDOW * limit
+    while window <= _LAST_WINDOW * limit:
+        entries = newest.with_only_columns(ARTICLE.c.id).limit(window).subquery()
+        low, high, size = conn.execute(
+            sa.select(sa.func.min(entries.c.id), sa.func.max(entries.c.id), sa.func.count())
+        ).one()
+        if not size:
+            return []
+        edge = conn.execute(newest.offset(size - 1).limit(1)).one()
+        query = sa.select(ARTICLE.c.id).where(published_or_fetched >= edge.at)
+        query = query.order_by(*newest_first).limit(limit)
+        query = _filtered(conn, query, clauses, since, source, walk=True, within=(low, high))
+        found = list(conn.scalars(query))
+        if size < window:  # the window is every entry
+            return found
+        if len(found) == limit:
+            at = conn.execute(sa.select(published_or_fetched).where(ARTICLE.c.id == found[-1]))
+            if (at.scalar_one(), found[-1]) >= (edge.at, edge.id):
+                return found
+        window *= 4
+    query = sa.select(ARTICLE.c.id).order_by(*newest_first).limit(limit)
+    return list(conn.scalars(_filtered(conn, query, clauses, since, source, walk=True)))
+
+
 def search_ids(
     conn: Connection,
     words: Sequence[str],
@@ -143,13 +244,24 @@ def search_ids(
     since: datetime | None,
     source: str | Sequence[str] | None,
     limit: int,
+    dense: int | None = None,
 ) -> list[int]:
     """Ids of the articles containing every word, newest first; no words: the newest.
 
     `source`: a source name or several; an article carried by any of them counts.
     Only ids are sorted: rows with their bodies would make every match's text pass
-    through the sort.
+    through the sort. On SQLite, when the words match more than `dense` articles
+    (default `dense_from`), the matches are not sorted: ``ix_article_newest`` is
+    walked newest first, keeping the ids in the match set, up to `limit` (see
+    `_walked`); the order is the same (ties newest id first).
     """
+    expression = _fts5_clauses([(words, ())]) if conn.dialect.name == "sqlite" else ""
+    if expression:
+        if dense is None:
+            newest_id = conn.execute(sa.select(sa.func.max(ARTICLE.c.id))).scalar_one()
+            dense = dense_from(limit, newest_id or 0)
+        if _more_than(conn, expression, dense):
+            return _walked(conn, words, since, source, limit)
     query = sa.select(ARTICLE.c.id).order_by(*newest_first).limit(limit)
     return list(conn.scalars(_filtered(conn, query, [(words, ())], since, source)))
 

@@ -34,13 +34,17 @@ def test_migrations_create_the_schema_and_upgrade_is_idempotent(db_url: str) -> 
         assert current_revision(store.engine) is None
         store.upgrade()
         store.upgrade()
-        assert current_revision(store.engine) == head_revision() == "0009"
+        assert current_revision(store.engine) == head_revision() == "0010"
         assert set(sa.inspect(store.engine).get_table_names()) >= TABLES
     finally:
         store.close()
     Store.open(db_url).close()  # opening an up-to-date database changes nothing
 
 
+# SQLite cannot reflect expression indexes: there `ix_article_newest` is checked by
+# test_search_plan.py's query plans instead.
+@pytest.mark.filterwarnings("ignore:.*expression-based index ix_article_newest")
+@pytest.mark.filterwarnings("ignore:autogenerate skipping.*'ix_article_newest'")
 def test_models_and_migrations_agree(store: Store) -> None:
     def ours(obj: object, name: str | None, type_: str, *_: object) -> bool:
         # The full-text index is dialect-specific and lives only in the migration.

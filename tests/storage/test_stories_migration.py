@@ -102,7 +102,7 @@ def test_the_archive_is_fingerprinted_in_batches_reporting_progress(db_url: str)
     store = Store(db_url)
     try:
         store.upgrade()
-        assert current_revision(store.engine) == "0009"
+        assert current_revision(store.engine) == "0010"
         seen: list[tuple[int, int]] = []
         done = fingerprint_archive(
             store, story_policy(7 * 86400), batch=2, progress=lambda d, t: seen.append((d, t))
