@@ -36,6 +36,8 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import IO
 
+from feed_config import write_feed_config
+
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 14
 SLACK = 2.0  # seconds beyond the interval that the goal allows
@@ -95,20 +97,8 @@ def serve(feeds: Feeds) -> http.server.ThreadingHTTPServer:
 
 
 def write_config(folder: Path, port: int, feeds: int, interval: int) -> Path:
-    lines = [
-        "settings:",
-        "  http: {port: 0}",
-        f"  interval: {interval}s",
-        "channels:",
-        '  console: "console://"',
-        "sources:",
-    ]
-    for n in range(feeds):
-        lines += [f"  - name: f{n}", f"    url: http://127.0.0.1:{port}/feed/{n}", "    kind: feed"]
-    lines += ["rules:", "  - name: probes", "    keywords: [probe]", "    channels: [console]"]
-    path = folder / "sources.yaml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    settings = ["http: {port: 0}", f"interval: {interval}s"]
+    return write_feed_config(folder, port, feeds, settings, keyword="probe")
 
 
 def read_alerts(stream: IO[str], seen: dict[str, float]) -> None:

@@ -45,6 +45,8 @@ from typing import Any, TextIO
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from feed_config import write_feed_config  # noqa: E402
+
 from monitor.config.load import load_config  # noqa: E402
 from monitor.daemon.service import Daemon, fetch_limits  # noqa: E402
 from monitor.daemon.tasks import prune  # noqa: E402
@@ -173,22 +175,9 @@ def serve(port: Any, pass_no: Any) -> None:
 
 
 def write_config(folder: Path, port: int, feeds: int) -> Path:
-    lines = [
-        "settings:",
-        "  interval: 1h",
-        "  retention: 1d",
-        "  concurrency: 20",
-        "  per_host_concurrency: 20",  # every feed is on 127.0.0.1
-        "channels:",
-        '  console: "console://"',
-        "sources:",
-    ]
-    for n in range(feeds):
-        lines += [f"  - name: f{n}", f"    url: http://127.0.0.1:{port}/feed/{n}", "    kind: feed"]
-    lines += ["rules:", "  - name: probes", "    keywords: [probe]", "    channels: [console]"]
-    path = folder / "sources.yaml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    # per-host limit 20: every feed is on 127.0.0.1
+    settings = ["interval: 1h", "retention: 1d", "concurrency: 20", "per_host_concurrency: 20"]
+    return write_feed_config(folder, port, feeds, settings, keyword="probe")
 
 
 def rss_kb() -> int:

@@ -45,6 +45,7 @@ import uuid
 from pathlib import Path
 
 import psycopg
+from feed_config import write_feed_config
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -97,22 +98,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 def write_config(folder: Path, port: int, feeds: int) -> Path:
-    lines = [
-        "settings:",
-        "  http: {port: 0}",
-        "  interval: 1h",
-        "  concurrency: 20",
-        "  per_host_concurrency: 20",  # every feed is on 127.0.0.1
-        "channels:",
-        '  console: "console://"',
-        "sources:",
-    ]
-    for n in range(feeds):
-        lines += [f"  - name: f{n}", f"    url: http://127.0.0.1:{port}/feed/{n}", "    kind: feed"]
-    lines += ["rules:", "  - name: none", "    keywords: [Zanzibar]", "    channels: [console]"]
-    path = folder / "sources.yaml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    # per-host limit 20: every feed is on 127.0.0.1; a rule that never matches
+    settings = ["http: {port: 0}", "interval: 1h", "concurrency: 20", "per_host_concurrency: 20"]
+    return write_feed_config(folder, port, feeds, settings, keyword="Zanzibar")
 
 
 def sample(db: str, counters: list[Path]) -> tuple[float, int, int, int]:
