@@ -291,9 +291,17 @@ def sqlite_archive(size: int, seed: int) -> Path:
         return upgraded(older[-1], part, path)
     print(f"generating {size:,} articles into {path} (once; later runs reuse it)", flush=True)
     start = time.perf_counter()
-    store = Store.open(f"sqlite:///{part}")
+    settle(part, path, lambda store: fill(store, Archive(size, seed)))
+    print(f"  done in {time.perf_counter() - start:.0f} s, {path.stat().st_size / 1e9:.2f} GB")
+    return path
+
+
+def settle(part: Path, path: Path, work: Callable[[Store], object]) -> None:
+    """Open `part` with the project's migrations, do `work`, analyse and checkpoint it,
+    and move it to `path`."""
+    store = Store.open(f"sqlite:///{part}")  # the migrations `newsmon db upgrade` runs
     try:
-        fill(store, Archive(size, seed))
+        work(store)
         with store.engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
         with store.engine.connect() as conn:
@@ -303,8 +311,6 @@ def sqlite_archive(size: int, seed: int) -> Path:
     for side in CACHE.glob(part.name + "-*"):
         side.unlink()
     part.rename(path)
-    print(f"  done in {time.perf_counter() - start:.0f} s, {path.stat().st_size / 1e9:.2f} GB")
-    return path
 
 
 def upgraded(older: Path, part: Path, path: Path) -> Path:
@@ -313,17 +319,7 @@ def upgraded(older: Path, part: Path, path: Path) -> Path:
     print(f"upgrading {older.name} to revision {head_revision()}", flush=True)
     start = time.perf_counter()
     older.rename(part)
-    store = Store.open(f"sqlite:///{part}")  # the migrations `newsmon db upgrade` runs
-    try:
-        with store.engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE")
-        with store.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        store.close()
-    for side in CACHE.glob(part.name + "-*"):
-        side.unlink()
-    part.rename(path)
+    settle(part, path, lambda store: None)
     print(f"  done in {time.perf_counter() - start:.0f} s")
     return path
 
