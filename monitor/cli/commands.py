@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,7 +38,13 @@ from monitor.cli.tuning import check_one_source
 from monitor.config.load import Config
 from monitor.config.models import Settings
 from monitor.daemon.scheduler import run_daemon
-from monitor.daemon.service import Daemon, fetch_limits, parse_processes, source_specs
+from monitor.daemon.service import (
+    Daemon,
+    fetch_limits,
+    parse_processes,
+    source_specs,
+    usable_cpus,
+)
 from monitor.fetch import Fetcher
 from monitor.logs import log_to
 from monitor.normalize.fingerprint import FINGERPRINT_VERSION
@@ -114,7 +119,7 @@ def run(
     if names is not None and not once:
         raise UsageError("run: --source is only used with --once")
     polled = len(names) if names is not None else len(config.sources)
-    slots = ParseSlots(parse_processes(polled, os.cpu_count()))
+    slots = ParseSlots(parse_processes(polled, usable_cpus()))
     # The parsing processes import the pipeline while the database is opened.
     slots.start("monitor.pipeline")
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -47,6 +48,9 @@ log = logging.getLogger("newsmon.daemon")
 MIN_LEASE = 2  # seconds
 # Fewer sources than this: a pass is too short to repay starting a parsing process.
 POOL_SOURCES = 20
+# The main process (fetching, matching, storing) is the serial part: past two
+# workers more only cost memory (~100 MB each), e.g. on a many-core host.
+MAX_PARSE_PROCESSES = 2
 
 
 def describe_held(source: HeldSource) -> str:
@@ -70,11 +74,21 @@ def parse_processes(sources: int, cpus: int | None) -> int:
     """Worker processes to parse documents in (0: threads of this process).
 
     One per core beyond the first, which the event loop, matching and storage
-    keep busy; none on one core or for a config too small to repay their start.
+    keep busy, at most `MAX_PARSE_PROCESSES`; none on one core or for a config too
+    small to repay their start. `cpus`: the cores this process may run on.
     """
     if sources < POOL_SOURCES or not cpus:
         return 0
-    return cpus - 1
+    return min(cpus - 1, MAX_PARSE_PROCESSES)
+
+
+def usable_cpus() -> int | None:
+    """The cores this process may run on (its affinity, e.g. `docker run --cpuset-cpus`),
+    else the machine's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count()
 
 
 def fetch_limits(config: Config) -> FetchLimits:

@@ -119,9 +119,9 @@ def test_a_worker_that_dies_fails_only_its_document() -> None:
 
 @pytest.mark.parametrize(
     ("sources", "cpus", "processes"),
-    [(200, 2, 1), (200, 4, 3), (19, 2, 0), (200, 1, 0), (200, None, 0)],
+    [(200, 2, 1), (200, 3, 2), (200, 64, 2), (19, 2, 0), (200, 1, 0), (200, None, 0)],
 )
-def test_parsing_processes_one_per_spare_core_for_configs_worth_it(
+def test_parsing_processes_one_per_spare_core_up_to_two_for_configs_worth_it(
     sources: int, cpus: int | None, processes: int
 ) -> None:
     assert parse_processes(sources, cpus) == processes
