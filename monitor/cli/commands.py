@@ -364,7 +364,7 @@ def db_upgrade(ctx: typer.Context) -> None:
     finally:
         store.close()
     if done:
-        typer.echo(f"fingerprinted {done} article(s) and placed them in their stories")
+        typer.echo(f"fingerprinted {counted(done, 'article')} and placed them in their stories")
     typer.echo("database is up to date")
 
 
@@ -374,7 +374,7 @@ def _fingerprint_progress() -> Iterator[Callable[[int, int], None]]:
     if not sys.stderr.isatty():
 
         def line(done: int, total: int) -> None:
-            log.info("db upgrade: fingerprinted %d of %d article(s)", done, total)
+            log.info("db upgrade: fingerprinted %d of %s", done, counted(total, "article"))
 
         yield line
         return

@@ -24,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 from monitor.config.load import Config
 from monitor.web import charts, pages, views
 from monitor.web.security import Guard
+from monitor.wording import counted
 from notifiers import Channels
 from storage import Store
 
@@ -76,6 +77,7 @@ def templates() -> Environment:
     )
     env.filters["href"] = views.href
     env.filters["stage"] = views.error_stage
+    env.filters["counted"] = counted  # "1 result", "25 results": never "result(s)"
     env.globals["bar_chart"] = charts.bar_chart
     env.globals["Series"] = charts.Series
     return env

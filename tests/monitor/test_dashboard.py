@@ -151,10 +151,10 @@ def test_alerts_show_the_outbox_by_status_with_errors(site: Served) -> None:
 
 def test_search_uses_the_query_language_and_pages(site: Served) -> None:
     shown = text(main(site.get("/search?q=rice+-%22report+7%22")[1]))
-    assert "25 result(s)" in shown
+    assert "25 results" in shown
     assert "older →" in shown
     shown = text(main(site.get("/search?q=rice+-%22report+7%22&page=2")[1]))
-    assert "4 result(s) on page 2" in shown
+    assert "4 results on page 2" in shown
     assert "Rice harvest report 7 " not in shown
     html = main(site.get("/search?q=title%3APhnom")[1])
     assert "ASEAN ministers meet in <mark>Phnom</mark> Penh" in html

@@ -81,9 +81,9 @@ def test_db_upgrade_fingerprints_an_archive_and_joins_its_copies_with_progress(
     again = newsmon("db", "upgrade", config=no_config, env=env)
 
     assert first.returncode == 0, first.stderr
-    assert "db upgrade: fingerprinted 3 of 3 article(s)" in first.stderr
+    assert "db upgrade: fingerprinted 3 of 3 articles" in first.stderr
     assert first.stdout.splitlines() == [
-        "fingerprinted 3 article(s) and placed them in their stories",
+        "fingerprinted 3 articles and placed them in their stories",
         "database is up to date",
     ]
     assert again.returncode == 0, again.stderr
