@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import json
-import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.config.load import load_config
-from monitor.daemon.service import Daemon, fetch_limits
-from monitor.fetch import Fetcher
 from monitor.pipeline.timing import page_retry_at
-from notifiers import Channels
-from storage import Store
 from tests.helpers import FeedServer, newsmon
+from tests.monitor.daemon_helpers import jitterless_daemon
 
 START = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 PAGES = 40
-
-
-class NoJitter(random.Random):
-    def random(self) -> float:
-        return 0.5
 
 
 def sitemap(feeds: FeedServer, paths: list[str]) -> str:
@@ -100,25 +89,17 @@ def test_a_failed_page_is_fetched_again_after_its_backoff_and_then_stored(
     now = [START]
 
     async def polls() -> list[tuple[str, int]]:
-        config = load_config(config_path, {})
-        store = Store.open(db_url)
-        try:
-            async with Fetcher(fetch_limits(config)) as fetcher:
-                channels = Channels(config.channels, console=io.StringIO())
-                daemon = Daemon(config, store, fetcher, channels, lambda: now[0], NoJitter())
-                await daemon.sync_sources()
-                seen = []
-                for step in (timedelta(0), timedelta(minutes=30), timedelta(minutes=40)):
-                    now[0] += step
-                    if step == timedelta(minutes=40):
-                        feeds.set("/late", page("Late story"), ctype="text/html")
-                    [report] = await daemon.poll_all()
-                    seen.append((report.outcome, len(feeds.hits("/late"))))
-                [status] = store.source_statuses(now[0])
-                assert status.articles == 2
-                return seen
-        finally:
-            store.close()
+        async with jitterless_daemon(config_path, db_url, lambda: now[0]) as daemon:
+            seen = []
+            for step in (timedelta(0), timedelta(minutes=30), timedelta(minutes=40)):
+                now[0] += step
+                if step == timedelta(minutes=40):
+                    feeds.set("/late", page("Late story"), ctype="text/html")
+                [report] = await daemon.poll_all()
+                seen.append((report.outcome, len(feeds.hits("/late"))))
+            [status] = daemon.store.source_statuses(now[0])
+            assert status.articles == 2
+            return seen
 
     # The first failure waits an hour (the interval, at least an hour): the poll 30
     # minutes later leaves the page alone (the sitemap is unchanged: 304), the one

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import io
-import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -13,19 +11,11 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from monitor.config.load import load_config
-from monitor.daemon.service import Daemon, claim_delay, fetch_limits
-from monitor.fetch import Fetcher
-from notifiers import Channels
-from storage import Store
+from monitor.daemon.service import claim_delay
 from tests.helpers import FeedServer, rss
+from tests.monitor.daemon_helpers import jitterless_daemon
 
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
-
-
-class NoJitter(random.Random):
-    def random(self) -> float:
-        return 0.5
 
 
 @pytest.mark.parametrize(
@@ -59,24 +49,17 @@ def test_after_a_pass_the_daemon_claims_the_next_due_source_without_a_dispatcher
     config_path.write_text(f"sources:\n  - name: wire\n    url: {url}\n    interval: 1s\n")
 
     async def two_polls() -> tuple[datetime | None, datetime | None]:
-        config = load_config(config_path, {})
-        store = Store.open(f"sqlite:///{tmp_path / 'newsmon.db'}")
-        try:
-            async with Fetcher(fetch_limits(config)) as fetcher:
-                channels = Channels(config.channels, console=io.StringIO())
-                daemon = Daemon(config, store, fetcher, channels, rng=NoJitter())
-                daemon.refilling = True  # as `newsmon run` sets it
-                await daemon.sync_sources()
-                await daemon.dispatch()  # the one tick: nothing else claims but the alarm
-                await until(lambda: daemon.next_claim_at is not None, "the first pass's end")
-                alarm = daemon.next_claim_at
-                [status] = store.source_statuses(daemon.clock())
-                await until(lambda: len(feeds.hits("/feed.xml")) == 2, "the second poll")
-                daemon.stop_claiming()
-                await daemon.drain(10)
-                return alarm, status.next_poll_at
-        finally:
-            store.close()
+        db_url = f"sqlite:///{tmp_path / 'newsmon.db'}"
+        async with jitterless_daemon(config_path, db_url) as daemon:
+            daemon.refilling = True  # as `newsmon run` sets it
+            await daemon.dispatch()  # the one tick: nothing else claims but the alarm
+            await until(lambda: daemon.next_claim_at is not None, "the first pass's end")
+            alarm = daemon.next_claim_at
+            [status] = daemon.store.source_statuses(daemon.clock())
+            await until(lambda: len(feeds.hits("/feed.xml")) == 2, "the second poll")
+            daemon.stop_claiming()
+            await daemon.drain(10)
+            return alarm, status.next_poll_at
 
     alarm, next_poll_at = asyncio.run(two_polls())
     assert alarm is not None

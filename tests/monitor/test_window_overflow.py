@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import json
-import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 
-from monitor.config.load import load_config
-from monitor.daemon.service import Daemon, fetch_limits
-from monitor.fetch import Fetcher
 from monitor.metrics import REGISTRY
-from notifiers import Channels
-from storage import Store
 from tests.helpers import FeedServer, newsmon, rss
+from tests.monitor.daemon_helpers import jitterless_daemon
 
 START = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
-
-
-class NoJitter(random.Random):
-    def random(self) -> float:
-        return 0.5
 
 
 def items(*keys: str) -> str:
@@ -42,34 +31,26 @@ def test_a_poll_where_every_item_is_new_is_recorded_and_halves_the_interval(
     now = [START]
 
     async def polls_in_a_row() -> list[tuple[bool, timedelta]]:
-        config = load_config(config_path, {})
-        store = Store.open(db_url)
-        try:
-            async with Fetcher(fetch_limits(config)) as fetcher:
-                channels = Channels(config.channels, console=io.StringIO())
-                daemon = Daemon(config, store, fetcher, channels, lambda: now[0], NoJitter())
-                await daemon.sync_sources()
-                seen = []
-                # first poll: all new, but nothing was known before: no overflow
-                # second: three items, none seen before: the window overflowed
-                # third: all new again: halved again
-                # fourth: one new among known ones: back to the full interval
-                bodies = (
-                    items("a", "b", "c"),
-                    items("d", "e", "f"),
-                    items("g", "h", "i"),
-                    items("j", "g", "h"),
-                )
-                for body in bodies:
-                    feeds.set("/feed.xml", body)
-                    [report] = await daemon.poll_all()
-                    [status] = store.source_statuses(now[0])
-                    assert status.next_poll_at is not None
-                    seen.append((report.window_overflow, status.next_poll_at - now[0]))
-                    now[0] += timedelta(hours=1)
-                return seen
-        finally:
-            store.close()
+        async with jitterless_daemon(config_path, db_url, lambda: now[0]) as daemon:
+            seen = []
+            # first poll: all new, but nothing was known before: no overflow
+            # second: three items, none seen before: the window overflowed
+            # third: all new again: halved again
+            # fourth: one new among known ones: back to the full interval
+            bodies = (
+                items("a", "b", "c"),
+                items("d", "e", "f"),
+                items("g", "h", "i"),
+                items("j", "g", "h"),
+            )
+            for body in bodies:
+                feeds.set("/feed.xml", body)
+                [report] = await daemon.poll_all()
+                [status] = daemon.store.source_statuses(now[0])
+                assert status.next_poll_at is not None
+                seen.append((report.window_overflow, status.next_poll_at - now[0]))
+                now[0] += timedelta(hours=1)
+            return seen
 
     overflows_before = REGISTRY.get_sample_value("newsmon_window_overflows_total") or 0.0
     polls = asyncio.run(polls_in_a_row())
