@@ -1,8 +1,10 @@
-"""The sources.yaml the daemon benchmarks share: N local feeds, a console channel, one rule."""
+"""What the daemon benchmarks share: their sources.yaml (N local feeds, a console channel,
+one rule) and their feed servers' answer."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 
@@ -20,3 +22,14 @@ def write_feed_config(
     path = folder / "sources.yaml"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def send_feed(handler: BaseHTTPRequestHandler, body: bytes, *headers: tuple[str, str]) -> None:
+    """Answer `handler`'s request with `body` as RSS (200), plus `headers`."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/rss+xml")
+    for name, value in headers:
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)

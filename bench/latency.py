@@ -36,7 +36,7 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import IO
 
-from feed_config import write_feed_config
+from feed_config import send_feed, write_feed_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 14
@@ -80,12 +80,7 @@ def serve(feeds: Feeds) -> http.server.ThreadingHTTPServer:
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:
-            body = feeds.body(int(self.path.rsplit("/", 1)[1]), time.time())
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            send_feed(self, feeds.body(int(self.path.rsplit("/", 1)[1]), time.time()))
 
         def log_message(self, format: str, *args: object) -> None:
             pass

@@ -45,7 +45,7 @@ from typing import Any, TextIO
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from feed_config import write_feed_config  # noqa: E402
+from feed_config import send_feed, write_feed_config  # noqa: E402
 
 from monitor.config.load import load_config  # noqa: E402
 from monitor.daemon.service import Daemon, fetch_limits  # noqa: E402
@@ -157,13 +157,7 @@ def serve(port: Any, pass_no: Any) -> None:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
-            body = feed_body(feed, version)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml")
-            self.send_header("ETag", etag)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            send_feed(self, feed_body(feed, version), ("ETag", etag))
 
         def log_message(self, format: str, *args: object) -> None:
             pass

@@ -45,7 +45,7 @@ import uuid
 from pathlib import Path
 
 import psycopg
-from feed_config import write_feed_config
+from feed_config import send_feed, write_feed_config
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -86,12 +86,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
-        body = feed(int(self.path.rsplit("/", 1)[1]))
-        self.send_response(200)
-        self.send_header("Content-Type", "application/rss+xml")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_feed(self, feed(int(self.path.rsplit("/", 1)[1])))
 
     def log_message(self, format: str, *args: object) -> None:
         pass
